@@ -1,0 +1,314 @@
+"""The `pipeline-guard` command line.
+
+Exit codes: 0 the gate passed; 1 the gate failed; 2 usage or config error;
+3 a scanner failed and the stage fails closed.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pipeline_guard import __version__
+from pipeline_guard.config import STAGES, Config, StagePolicy, find_config, load_config
+from pipeline_guard.errors import UserError
+from pipeline_guard.fsutil import atomic_write_text
+from pipeline_guard.gate import EXIT_USAGE
+from pipeline_guard.model import ScannerRun, ScanReport
+from pipeline_guard.orchestrator import ScanRequest, scan
+from pipeline_guard.registry import build_scanners, known_scanner_names, scanner_classes
+from pipeline_guard.reporters import FORMATS, console, file_reporter
+from pipeline_guard.scanner import ScanContext, Scanner
+
+EXIT_HELP = """
+Exit codes: 0 gate passed; 1 gate failed (findings over the stage's policy);
+2 usage or configuration error; 3 a scanner failed (crash, timeout, missing tool)
+and the stage fails closed (release by default).
+"""
+
+app = typer.Typer(
+    name="pipeline-guard",
+    help="Run the right security scanners for a stage (precommit, pr, release), "
+    "normalize their findings and gate on a policy." + EXIT_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+err = Console(stderr=True, highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pipeline-guard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """pipeline-guard: CI/CD security scanning orchestrator."""
+
+
+def _load(root: Path, config_path: Path | None) -> Config:
+    path = config_path if config_path is not None else find_config(root)
+    if config_path is not None and not config_path.is_file():
+        raise UserError(f"{config_path}: no such config file")
+    return load_config(path, known_scanner_names())
+
+
+def _parse_formats(value: str) -> list[str]:
+    formats = [f.strip() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UserError(
+            f"--format: unknown format(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(FORMATS)}"
+        )
+    return formats
+
+
+@app.command("scan")
+def scan_command(
+    path: Annotated[Path, typer.Argument(help="Tree to scan.")] = Path("."),
+    stage: Annotated[
+        str, typer.Option("--stage", "-s", help="precommit | pr | release.")
+    ] = "release",
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file (default: PATH/pipeline-guard.yml)."),
+    ] = None,
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"Comma-separated: {', '.join(FORMATS)}. File formats go to --output DIR "
+            "as pipeline-guard.<ext>; without --output a single file format goes to stdout.",
+        ),
+    ] = "console",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Directory for report files.")
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="OSV database (default: $PIPELINE_GUARD_DB or cache)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No console output.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks for errors.")] = False,
+) -> None:
+    """Scan PATH with the scanners of a stage and gate on its policy."""
+
+    def body() -> int:
+        if stage not in STAGES:
+            raise UserError(f"--stage: unknown stage {stage!r}; choose from {', '.join(STAGES)}")
+        if not path.is_dir():
+            raise UserError(f"{path}: not a directory")
+        wanted = _parse_formats(formats)
+        file_formats = [f for f in wanted if f != "console"]
+        if output is None and len(file_formats) > 1:
+            raise UserError("several file formats need --output DIR")
+        cfg = _load(path, config)
+        request = ScanRequest(root=path, stage=stage, config=cfg, db_path=db)
+        report = _run_with_progress(request, quiet)
+        to_stdout = output is None and file_formats
+        for fmt in file_formats:
+            text = _render(fmt, report)
+            if output is None:
+                sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            else:
+                target = output / f"pipeline-guard{file_reporter(fmt).EXTENSION}"
+                atomic_write_text(target, text)
+                if not quiet:
+                    err.print(f"wrote {escape(str(target))}")
+        if not quiet:
+            out = sys.stderr if to_stdout else sys.stdout
+            console.render(report, out)
+        return report.verdict.exit_code
+
+    raise typer.Exit(_guard(body, debug))
+
+
+def _render(fmt: str, report: ScanReport) -> str:
+    module = file_reporter(fmt)
+    if hasattr(module, "render_with_warnings"):
+        text, warnings = module.render_with_warnings(report)
+        for warning in warnings:
+            err.print(f"[yellow]warning:[/] {escape(warning)}")
+        return str(text)
+    return str(module.render(report))
+
+
+def _run_with_progress(request: ScanRequest, quiet: bool) -> ScanReport:
+    if quiet or not sys.stderr.isatty():
+        return scan(request)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def hook(name: str, run: ScannerRun | None) -> None:
+            if run is None:
+                tasks[name] = progress.add_task(f"{name}: running", total=1)
+            else:
+                state = "failed" if run.errors else f"{len(run.findings)} finding(s)"
+                progress.update(tasks[name], description=f"{name}: {state}", completed=1)
+
+        return scan(request, hook)
+
+
+@app.command("scanners")
+def scanners_command(
+    path: Annotated[Path, typer.Argument(help="Tree to check applicability against.")] = Path("."),
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    debug: Annotated[bool, typer.Option("--debug")] = False,
+) -> None:
+    """List every scanner: installed or not, version, and whether it applies here."""
+
+    def body() -> int:
+        from pipeline_guard.config import DEFAULT_EXCLUDES
+        from pipeline_guard.files import discover
+
+        cfg = _load(path, config)
+        files = discover(path.resolve(), (*DEFAULT_EXCLUDES, *cfg.exclude)).files
+        ctx = ScanContext(root=path.resolve(), files=files)
+        scanners = build_scanners(cfg)
+        table = Table(title=f"Scanners ({len(files)} files under {escape(str(path))})")
+        for column in ("scanner", "category", "installed", "applies here", "stages"):
+            table.add_column(column)
+        for scanner in scanners:
+            version = scanner.version()
+            stages = [s for s in STAGES if _in_stage(scanner, cfg.stage(s))]
+            table.add_row(
+                escape(scanner.name),
+                scanner.category.value,
+                escape(version) if version else "[red]not installed[/]",
+                f"yes ({scanner.targets(ctx)} targets)" if scanner.applies(ctx) else "no",
+                ", ".join(stages),
+            )
+        disabled = sorted(n for n in known_scanner_names() if not cfg.enabled(n))
+        for name in disabled:
+            table.add_row(escape(name), "", "", "disabled in config", "")
+        for broken in scanner_classes()[1]:
+            table.add_row(
+                escape(broken.name), "", f"[red]failed to load: {escape(broken.error)}[/]", "", ""
+            )
+        Console(highlight=False).print(table)
+        return 0
+
+    raise typer.Exit(_guard(body, debug))
+
+
+def _in_stage(scanner: Scanner, policy: StagePolicy) -> bool:
+    """Would the stage run this scanner where it applies?"""
+    if policy.scanners is not None:
+        return scanner.name in policy.scanners
+    return not policy.fast_only or bool(scanner.fast)
+
+
+STARTER_CONFIG = """\
+# pipeline-guard configuration. Every key is optional; delete what you don't need.
+# Reference: README.md "Configuration"; schema: pipeline_guard/schemas/config.schema.json
+version: 1
+
+# Paths never scanned (globs relative to this file's directory).
+exclude:
+  - "vendor/**"
+  - "**/*.min.js"
+
+scanners:
+  semgrep:
+    # rules: [".semgrep/"]        # your own rules, on top of the bundled pack
+    exclude_rules: []
+  bandit:
+    skip: []                      # e.g. [B101] to allow assert
+  checkov:
+    skip_checks: []               # e.g. [CKV_DOCKER_2]
+    # severity: {CKV_AWS_20: critical}   # override the curated severity map
+  secrets:
+    include_generic: true
+  osv:
+    max_db_age_days: 7
+
+# Any tool that writes SARIF:
+# custom_scanners:
+#   - name: my-linter
+#     command: ["my-linter", "--sarif", "--out", "{output}", "{root}"]
+#     output: "{output}"
+#     category: sast
+
+stages:
+  precommit:
+    fail_on: high
+    fail_on_category: {secret: info}     # any secret blocks a commit
+  pr:
+    fail_on: high
+    new_only: true                       # gate only on what the change introduces
+  release:
+    fail_on: high
+    fail_on_scanner_error: true
+    fail_on_stale_db: true
+
+# Accepted findings (each needs a reason; they stay visible as suppressed):
+# ignore:
+#   - rule: B101
+#     path: "tests/**"
+#     reason: asserts are fine in tests
+#     owner: platform-team
+#     expires: 2027-06-30
+"""
+
+
+@app.command("init")
+def init_command(
+    path: Annotated[Path, typer.Argument(help="Repository root.")] = Path("."),
+    debug: Annotated[bool, typer.Option("--debug")] = False,
+) -> None:
+    """Write a commented starter pipeline-guard.yml (never overwrites)."""
+
+    def body() -> int:
+        target = path / "pipeline-guard.yml"
+        existing = find_config(path)
+        if existing is not None:
+            err.print(f"{escape(str(existing))} already exists; left unchanged")
+            return 0
+        atomic_write_text(target, STARTER_CONFIG)
+        err.print(f"wrote {escape(str(target))}")
+        return 0
+
+    raise typer.Exit(_guard(body, debug))
+
+
+def _guard(body: Callable[[], int], debug: bool) -> int:
+    """Run a command body: user mistakes become one clear line and exit 2."""
+    try:
+        return body()
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

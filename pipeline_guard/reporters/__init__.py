@@ -1,0 +1,20 @@
+"""Output formats. Each file format is a module with `render(report) -> str`
+and `EXTENSION`; the console format prints instead of returning text."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# format name -> module (imported lazily: a console-only run needs none of them)
+FILE_FORMATS = {
+    "json": "pipeline_guard.reporters.json_report",
+    "sarif": "pipeline_guard.reporters.sarif",
+    "markdown": "pipeline_guard.reporters.markdown",
+}
+FORMATS = ("console", *FILE_FORMATS)
+
+
+def file_reporter(name: str) -> ModuleType:
+    """The module rendering format `name`."""
+    return importlib.import_module(FILE_FORMATS[name])

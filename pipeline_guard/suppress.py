@@ -1,0 +1,136 @@
+"""Suppressions: accepted findings are marked, never dropped.
+
+Two front doors here (a baseline file is the third, in baseline.py):
+- `ignore:` entries in pipeline-guard.yml, each with a reason; an entry past
+  its `expires` date stops applying and the run says so;
+- inline comments `pipeline-guard: ignore[RULE-ID] reason` on the flagged line
+  or the line above. An inline ignore without a reason does not apply and is
+  itself reported, so "quiet the tool" always leaves a trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from pipeline_guard.config import IgnoreRule
+from pipeline_guard.files import matches_any
+from pipeline_guard.model import Category, Finding, Location, Severity, Source, Suppression
+from pipeline_guard.normalize import SourceFiles
+
+INLINE = re.compile(r"pipeline-guard:\s*ignore\[([^\]]+)\]\s*(.*)")
+# Trailing comment closers that are not part of the reason.
+_CLOSERS = re.compile(r"\s*(?:\*/|-->|#\}|%\}|\}\})\s*$")
+NO_REASON_RULE = "pg.suppression-without-reason"
+
+
+@dataclass(frozen=True)
+class SuppressionResult:
+    findings: list[Finding]
+    notes: list[str]
+
+
+def apply_suppressions(
+    findings: Sequence[Finding],
+    ignores: Sequence[IgnoreRule],
+    files: SourceFiles,
+    today: dt.date | None = None,
+) -> SuppressionResult:
+    """Mark findings matched by config ignores or inline comments."""
+    today = today or dt.date.today()
+    notes = [
+        f"{rule.source}: ignore entry expired on {rule.expires} and no longer applies"
+        f" ({rule.reason})"
+        for rule in ignores
+        if rule.expired(today)
+    ]
+    active = [rule for rule in ignores if not rule.expired(today)]
+    out: list[Finding] = []
+    reasonless: dict[tuple[str, int], Finding] = {}
+    for finding in findings:
+        suppression = _from_config(finding, active)
+        if suppression is None:
+            suppression, missing_reason_at = _inline(finding, files)
+            if missing_reason_at is not None:
+                reasonless[(finding.location.path, missing_reason_at)] = finding
+        out.append(replace(finding, suppression=suppression) if suppression else finding)
+    out.extend(
+        _reasonless_finding(path, line, files.line(path, line) or "")
+        for (path, line) in sorted(reasonless)
+    )
+    return SuppressionResult(out, notes)
+
+
+def _from_config(finding: Finding, rules: Sequence[IgnoreRule]) -> Suppression | None:
+    for rule in rules:
+        if _matches(finding, rule):
+            return Suppression(
+                kind="external",
+                reason=rule.reason,
+                source=rule.source,
+                owner=rule.owner,
+                expires=rule.expires.isoformat() if rule.expires else None,
+            )
+    return None
+
+
+def _matches(finding: Finding, rule: IgnoreRule) -> bool:
+    if rule.rule is not None and rule.rule not in _rule_ids(finding):
+        return False
+    if rule.advisory is not None and rule.advisory not in finding.advisories:
+        return False
+    if rule.package is not None and (
+        finding.package is None or finding.package.name.lower() != rule.package.lower()
+    ):
+        return False
+    if rule.path is not None and not matches_any(finding.location.path, [rule.path]):
+        return False
+    return rule.fingerprint is None or finding.fingerprint.startswith(rule.fingerprint)
+
+
+def _rule_ids(finding: Finding) -> set[str]:
+    return {finding.rule_id, *(s.rule_id for s in finding.sources)}
+
+
+def _inline(finding: Finding, files: SourceFiles) -> tuple[Suppression | None, int | None]:
+    """(suppression, line of a reason-less ignore comment that matched this finding)."""
+    line_no = finding.location.start_line
+    if line_no is None or finding.package is not None:
+        return None, None
+    for candidate in (line_no, line_no - 1):
+        text = files.line(finding.location.path, candidate)
+        match = INLINE.search(text or "")
+        if match is None:
+            continue
+        wanted = {r.strip() for r in match.group(1).split(",")}
+        if not wanted & _rule_ids(finding):
+            continue
+        reason = _CLOSERS.sub("", match.group(2)).strip()
+        if not reason:
+            return None, candidate
+        source = f"{finding.location.path}:{candidate}"
+        return Suppression(kind="inSource", reason=reason, source=source), None
+    return None, None
+
+
+def _reasonless_finding(path: str, line: int, text: str) -> Finding:
+    return Finding(
+        scanner="pipeline-guard",
+        category=Category.SAST,
+        rule_id=NO_REASON_RULE,
+        title="Inline suppression without a reason",
+        message=(
+            "This `pipeline-guard: ignore[...]` comment gives no reason, so it does not "
+            "apply. Add why the finding is acceptable after the closing bracket."
+        ),
+        severity=Severity.LOW,
+        location=Location(path=path, start_line=line),
+        # Like normalize's fingerprints: no line number, so moving the comment keeps it.
+        fingerprint=hashlib.sha256(
+            f"{NO_REASON_RULE}\x1f{path}\x1f{text.strip()}".encode()
+        ).hexdigest(),
+        sources=(Source("pipeline-guard", NO_REASON_RULE, line),),
+    )
