@@ -43,6 +43,17 @@ DEFAULT_EXCLUDES = (
 )
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without implicit timestamps: `expires: 2026-02-31` stays a string,
+    so we can report it as a bad date instead of crashing inside PyYAML."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class ConfigError(UserError):
     """pipeline-guard.yml is invalid; the message names file, line and the fix."""
 
@@ -154,8 +165,8 @@ def load_config(path: Path | None, known_scanners: frozenset[str] = frozenset())
 def parse_config(text: str, path: Path, known_scanners: frozenset[str] = frozenset()) -> Config:
     """Validate config text and build a Config; raise ConfigError naming file and line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = _safe_data(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -172,6 +183,14 @@ def parse_config(text: str, path: Path, known_scanners: frozenset[str] = frozens
         raise ConfigError("\n".join(_describe(e, node, path, schema) for e in errors[:10]))
     _check_scanner_names(data, node, path, known_scanners)
     return _build(data, node, path)
+
+
+def _safe_data(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _error_line(error: jsonschema.ValidationError, root: yaml.Node | None) -> int:
