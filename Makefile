@@ -22,6 +22,7 @@ lint: setup
 	$(VENV)/bin/ruff check pipeline_guard scanners tests benchmarks
 	$(VENV)/bin/ruff format --check pipeline_guard scanners tests benchmarks
 	$(VENV)/bin/mypy --strict pipeline_guard
+	$(VENV)/bin/mypy --strict scanners/*.py
 
 clean:
 	rm -rf $(VENV) reports .pipeline-guard-cache

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from pipeline_guard import __version__
+from pipeline_guard.cli_db import db_app
 from pipeline_guard.config import STAGES, Config, StagePolicy, find_config, load_config
 from pipeline_guard.errors import UserError
 from pipeline_guard.fsutil import atomic_write_text
 from pipeline_guard.gate import EXIT_USAGE
-from pipeline_guard.model import ScannerRun, ScanReport
+from pipeline_guard.model import ScannerRun, ScanReport, Severity
 from pipeline_guard.orchestrator import ScanRequest, scan
 from pipeline_guard.registry import build_scanners, known_scanner_names, scanner_classes
 from pipeline_guard.reporters import FORMATS, console, file_reporter
@@ -43,6 +45,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 err = Console(stderr=True, highlight=False)
+app.add_typer(db_app, name="db")
 
 
 def _version(value: bool) -> None:
@@ -104,39 +107,71 @@ def scan_command(
         Path | None,
         typer.Option("--db", help="OSV database (default: $PIPELINE_GUARD_DB or cache)."),
     ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on", help="Override the stage's fail_on: critical|high|medium|low|info|none."
+        ),
+    ] = None,
+    comment: Annotated[
+        bool,
+        typer.Option(
+            "--comment",
+            help="Post or update the sticky pull-request comment "
+            "(GITHUB_TOKEN, GITHUB_EVENT_PATH).",
+        ),
+    ] = False,
+    instance: Annotated[
+        str, typer.Option("--instance", help="Sticky comment key, one per job on a PR.")
+    ] = "default",
+    pr: Annotated[
+        int | None, typer.Option("--pr", help="Pull request number (default: from the event).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No console output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks for errors.")] = False,
 ) -> None:
     """Scan PATH with the scanners of a stage and gate on its policy."""
+    if stage not in STAGES:
+        raise UserError(f"--stage: unknown stage {stage!r}; choose from {', '.join(STAGES)}")
+    if not path.is_dir():
+        raise UserError(f"{path}: not a directory")
+    wanted = _parse_formats(formats)
+    file_formats = [f for f in wanted if f != "console"]
+    if output is None and len(file_formats) > 1:
+        raise UserError("several file formats need --output DIR")
+    cfg = _with_fail_on(_load(path, config), stage, fail_on)
+    request = ScanRequest(root=path, stage=stage, config=cfg, db_path=db)
+    report = _run_with_progress(request, quiet)
+    to_stdout = output is None and file_formats
+    for fmt in file_formats:
+        text = _render(fmt, report)
+        if output is None:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        else:
+            target = output / f"pipeline-guard{file_reporter(fmt).EXTENSION}"
+            atomic_write_text(target, text)
+            if not quiet:
+                err.print(f"wrote {escape(str(target))}")
+    if not quiet:
+        out = sys.stderr if to_stdout else sys.stdout
+        console.render(report, out)
+    if comment:
+        from pipeline_guard.github.comment import publish_report_comment
 
-    def body() -> int:
-        if stage not in STAGES:
-            raise UserError(f"--stage: unknown stage {stage!r}; choose from {', '.join(STAGES)}")
-        if not path.is_dir():
-            raise UserError(f"{path}: not a directory")
-        wanted = _parse_formats(formats)
-        file_formats = [f for f in wanted if f != "console"]
-        if output is None and len(file_formats) > 1:
-            raise UserError("several file formats need --output DIR")
-        cfg = _load(path, config)
-        request = ScanRequest(root=path, stage=stage, config=cfg, db_path=db)
-        report = _run_with_progress(request, quiet)
-        to_stdout = output is None and file_formats
-        for fmt in file_formats:
-            text = _render(fmt, report)
-            if output is None:
-                sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            else:
-                target = output / f"pipeline-guard{file_reporter(fmt).EXTENSION}"
-                atomic_write_text(target, text)
-                if not quiet:
-                    err.print(f"wrote {escape(str(target))}")
-        if not quiet:
-            out = sys.stderr if to_stdout else sys.stdout
-            console.render(report, out)
-        return report.verdict.exit_code
+        result = publish_report_comment(report, instance=instance, pr_number=pr)
+        err.print(escape(result.note or f"PR comment {result.action}: {result.url or ''}"))
+    raise typer.Exit(report.verdict.exit_code)
 
-    raise typer.Exit(_guard(body, debug))
+
+def _with_fail_on(cfg: Config, stage: str, fail_on: str | None) -> Config:
+    if fail_on is None:
+        return cfg
+    try:
+        threshold = None if fail_on == "none" else Severity.parse(fail_on)
+    except ValueError as exc:
+        raise UserError(f"--fail-on: {exc}") from None
+    policy = replace(cfg.stage(stage), fail_on=threshold)
+    return replace(cfg, stages={**cfg.stages, stage: policy})
 
 
 def _render(fmt: str, report: ScanReport) -> str:
@@ -180,39 +215,34 @@ def scanners_command(
     debug: Annotated[bool, typer.Option("--debug")] = False,
 ) -> None:
     """List every scanner: installed or not, version, and whether it applies here."""
+    from pipeline_guard.config import DEFAULT_EXCLUDES
+    from pipeline_guard.files import discover
 
-    def body() -> int:
-        from pipeline_guard.config import DEFAULT_EXCLUDES
-        from pipeline_guard.files import discover
-
-        cfg = _load(path, config)
-        files = discover(path.resolve(), (*DEFAULT_EXCLUDES, *cfg.exclude)).files
-        ctx = ScanContext(root=path.resolve(), files=files)
-        scanners = build_scanners(cfg)
-        table = Table(title=f"Scanners ({len(files)} files under {escape(str(path))})")
-        for column in ("scanner", "category", "installed", "applies here", "stages"):
-            table.add_column(column)
-        for scanner in scanners:
-            version = scanner.version()
-            stages = [s for s in STAGES if _in_stage(scanner, cfg.stage(s))]
-            table.add_row(
-                escape(scanner.name),
-                scanner.category.value,
-                escape(version) if version else "[red]not installed[/]",
-                f"yes ({scanner.targets(ctx)} targets)" if scanner.applies(ctx) else "no",
-                ", ".join(stages),
-            )
-        disabled = sorted(n for n in known_scanner_names() if not cfg.enabled(n))
-        for name in disabled:
-            table.add_row(escape(name), "", "", "disabled in config", "")
-        for broken in scanner_classes()[1]:
-            table.add_row(
-                escape(broken.name), "", f"[red]failed to load: {escape(broken.error)}[/]", "", ""
-            )
-        Console(highlight=False).print(table)
-        return 0
-
-    raise typer.Exit(_guard(body, debug))
+    cfg = _load(path, config)
+    files = discover(path.resolve(), (*DEFAULT_EXCLUDES, *cfg.exclude)).files
+    ctx = ScanContext(root=path.resolve(), files=files)
+    scanners = build_scanners(cfg)
+    table = Table(title=f"Scanners ({len(files)} files under {escape(str(path))})")
+    for column in ("scanner", "category", "installed", "applies here", "stages"):
+        table.add_column(column)
+    for scanner in scanners:
+        version = scanner.version()
+        stages = [s for s in STAGES if _in_stage(scanner, cfg.stage(s))]
+        table.add_row(
+            escape(scanner.name),
+            scanner.category.value,
+            escape(version) if version else "[red]not installed[/]",
+            f"yes ({scanner.targets(ctx)} targets)" if scanner.applies(ctx) else "no",
+            ", ".join(stages),
+        )
+    disabled = sorted(n for n in known_scanner_names() if not cfg.enabled(n))
+    for name in disabled:
+        table.add_row(escape(name), "", "", "disabled in config", "")
+    for broken in scanner_classes()[1]:
+        table.add_row(
+            escape(broken.name), "", f"[red]failed to load: {escape(broken.error)}[/]", "", ""
+        )
+    Console(highlight=False).print(table)
 
 
 def _in_stage(scanner: Scanner, policy: StagePolicy) -> bool:
@@ -220,6 +250,36 @@ def _in_stage(scanner: Scanner, policy: StagePolicy) -> bool:
     if policy.scanners is not None:
         return scanner.name in policy.scanners
     return not policy.fast_only or bool(scanner.fast)
+
+
+@app.command("sbom")
+def sbom_command(
+    path: Annotated[Path, typer.Argument(help="Tree whose lockfiles are read.")] = Path("."),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    spec_version: Annotated[str, typer.Option("--spec-version", help="1.5 or 1.6.")] = "1.6",
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+) -> None:
+    """Write a CycloneDX JSON SBOM of the dependencies declared in PATH's lockfiles."""
+    from pipeline_guard.config import DEFAULT_EXCLUDES
+    from pipeline_guard.files import discover
+    from pipeline_guard.sbom import sbom_for_tree
+
+    if spec_version not in ("1.5", "1.6"):
+        raise UserError(f"--spec-version: {spec_version!r} is not supported (1.5 or 1.6)")
+    cfg = _load(path, config)
+    files = discover(path.resolve(), (*DEFAULT_EXCLUDES, *cfg.exclude)).files
+    text, collected = sbom_for_tree(path.resolve(), files, spec_version=spec_version)
+    for error in collected.errors:
+        err.print(f"[yellow]not read:[/] {escape(str(error))}")
+    for item in collected.not_checked:
+        err.print(f"[dim]{escape(str(item))}[/]")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(output, text)
+        err.print(f"wrote {escape(str(output))} ({len(collected.dependencies)} dependencies)")
 
 
 STARTER_CONFIG = """\
@@ -281,34 +341,32 @@ def init_command(
     debug: Annotated[bool, typer.Option("--debug")] = False,
 ) -> None:
     """Write a commented starter pipeline-guard.yml (never overwrites)."""
-
-    def body() -> int:
-        target = path / "pipeline-guard.yml"
-        existing = find_config(path)
-        if existing is not None:
-            err.print(f"{escape(str(existing))} already exists; left unchanged")
-            return 0
-        atomic_write_text(target, STARTER_CONFIG)
-        err.print(f"wrote {escape(str(target))}")
-        return 0
-
-    raise typer.Exit(_guard(body, debug))
+    target = path / "pipeline-guard.yml"
+    existing = find_config(path)
+    if existing is not None:
+        err.print(f"{escape(str(existing))} already exists; left unchanged")
+        return
+    atomic_write_text(target, STARTER_CONFIG)
+    err.print(f"wrote {escape(str(target))}")
 
 
-def _guard(body: Callable[[], int], debug: bool) -> int:
-    """Run a command body: user mistakes become one clear line and exit 2."""
+def main() -> None:
+    """Console-script entry point: user mistakes become one clear line and exit 2."""
+    debug = "--debug" in sys.argv[1:]
     try:
-        return body()
+        code = app(standalone_mode=False)
     except UserError as exc:
         if debug:
             traceback.print_exc()
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
+        code = EXIT_USAGE
+    except click.UsageError as exc:
+        exc.show()
+        code = EXIT_USAGE
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except (KeyboardInterrupt, click.Abort):
         err.print("interrupted")
-        return 130
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

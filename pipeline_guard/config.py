@@ -247,7 +247,11 @@ def _describe(
 ) -> str:
     parts = list(error.absolute_path)
     target = _node_at(root, iter(parts))
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(error.instance, dict)
+        and isinstance(error.schema, Mapping)
+    ):
         allowed = _allowed_keys(error.schema, schema)
         msgs = []
         for key in error.instance:
@@ -268,7 +272,8 @@ def _describe(
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         return f"{where}: {_dotted(parts)} must be of type {expected}, got {error.instance!r}"
     if error.validator == "enum":
-        options = ", ".join(repr(v) for v in error.validator_value)
+        allowed_values: list[Any] = list(error.validator_value)  # type: ignore[arg-type]
+        options = ", ".join(repr(v) for v in allowed_values)
         return f"{where}: {_dotted(parts)} is {error.instance!r}; expected one of {options}"
     if error.validator == "required":
         return f"{where}: {_dotted(parts)}: {error.message}"

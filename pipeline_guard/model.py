@@ -41,7 +41,7 @@ class Category(enum.StrEnum):
     SCA = "sca"
     IMAGE = "image"
     IAC = "iac"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - a category name, not a credential
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,7 @@ class ScannerRun:
     duration: float = 0.0
     targets: int = 0  # files (or lockfiles, images) handed to the tool
     notes: tuple[str, ...] = ()  # e.g. "requirements.txt:3 flask>=2 not checked: unpinned"
+    stale_data: tuple[str, ...] = ()  # e.g. "PyPI advisories are 12 days old"
     # Raw secret values found; every output is scrubbed of them.
     redact: tuple[str, ...] = field(default=(), repr=False)
 

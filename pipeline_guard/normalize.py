@@ -120,32 +120,63 @@ def fingerprint_all(findings: Iterable[Finding], files: SourceFiles) -> list[Fin
 
 
 def deduplicate(findings: Iterable[Finding]) -> list[Finding]:
-    """Merge findings that share a fingerprint; `sources` lists every report.
+    """Merge reports of one issue; `sources` lists every report.
 
-    The primary is the most severe report (ties: the first scanner by name), so
-    the result does not depend on which scanner finished first.
+    First by fingerprint; then code findings on the same line whose CWE lists
+    overlap on a primary CWE (bandit's B506 says CWE-20 for `yaml.load`, our
+    semgrep rule says CWE-502 and lists CWE-20 too).
     """
     groups: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         groups[f.fingerprint].append(f)
-    merged = []
-    for group in groups.values():
-        group.sort(key=lambda f: (-f.severity, f.scanner, f.rule_id))
-        primary = group[0]
-        sources = tuple(
-            dict.fromkeys(Source(f.scanner, f.rule_id, f.location.start_line) for f in group)
+    merged = [_merge(group) for group in groups.values()]
+    by_line: dict[tuple[str, int], list[Finding]] = defaultdict(list)
+    others = []
+    for f in merged:
+        if f.category is Category.SAST and f.cwes and f.location.start_line is not None:
+            by_line[(f.location.path, f.location.start_line)].append(f)
+        else:
+            others.append(f)
+    for same_line in by_line.values():
+        others.extend(_merge(cluster) for cluster in _related_clusters(same_line))
+    others.sort(key=sort_key)
+    return others
+
+
+def _related_clusters(findings: list[Finding]) -> list[list[Finding]]:
+    clusters: list[list[Finding]] = []
+    for f in findings:
+        joined = [c for c in clusters if any(_related(f, other) for other in c)]
+        for c in joined:
+            clusters.remove(c)
+        clusters.append([f for c in joined for f in c] + [f])
+    return clusters
+
+
+def _related(a: Finding, b: Finding) -> bool:
+    return a.cwes[0] in b.cwes or b.cwes[0] in a.cwes
+
+
+def _merge(group: list[Finding]) -> Finding:
+    """One finding for a group of reports; the primary is the most severe report
+    (ties: the first scanner by name), so the result does not depend on which
+    scanner finished first."""
+    group = sorted(group, key=lambda f: (-f.severity, f.scanner, f.rule_id))
+    primary = group[0]
+    sources = tuple(
+        dict.fromkeys(
+            s
+            for f in group
+            for s in (f.sources or (Source(f.scanner, f.rule_id, f.location.start_line),))
         )
-        merged.append(
-            replace(
-                primary,
-                sources=sources,
-                cwes=_union(f.cwes for f in group),
-                advisories=_union(f.advisories for f in group),
-                tags=_union(f.tags for f in group),
-            )
-        )
-    merged.sort(key=sort_key)
-    return merged
+    )
+    return replace(
+        primary,
+        sources=sources,
+        cwes=_union(f.cwes for f in group),
+        advisories=_union(f.advisories for f in group),
+        tags=_union(f.tags for f in group),
+    )
 
 
 def sort_key(f: Finding) -> tuple[int, str, int, str]:

@@ -116,10 +116,11 @@ def scan(request: ScanRequest, progress: ProgressHook | None = None) -> ScanRepo
     findings = normalize(runs, source_files)
     suppressed = apply_suppressions(findings, config.ignores, source_files)
     notes.extend(suppressed.notes)
-    notes.extend(f"{r.scanner}: {n}" for r in runs for n in r.notes)
+    notes.extend(f"{r.scanner}: {n}" for r in runs for n in (*r.stale_data, *r.notes))
     if not selection.run:
         notes.append("no scanner applied to this tree (see `pipeline-guard scanners`)")
-    verdict = evaluate(policy, suppressed.findings, runs)
+    stale = [f"{r.scanner}: {s}" for r in runs for s in r.stale_data]
+    verdict = evaluate(policy, suppressed.findings, runs, stale if policy.fail_on_stale_db else ())
     return ScanReport(
         root=str(root),
         stage=request.stage,

@@ -8,10 +8,13 @@ never stops the others and never looks like "zero findings".
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -36,7 +39,7 @@ class ScanContext:
     root: Path
     files: tuple[str, ...]
     stage: str = "release"
-    work_dir: Path = field(default_factory=lambda: Path(os.environ.get("TMPDIR", "/tmp")))
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     restricted: bool = False
     images: tuple[str, ...] = ()
     db_path: Path | None = None
@@ -79,6 +82,12 @@ class RunOutput:
     findings: list[Finding]
     notes: list[str] = field(default_factory=list)  # e.g. inputs not checked, and why
     redact: list[str] = field(default_factory=list)  # raw secret values to scrub everywhere
+    # Failures that did not stop the rest of the scan (a malformed lockfile among
+    # good ones): reported like any scanner error, and the findings are kept.
+    errors: list[ScanFailure] = field(default_factory=list)
+    # Reference data the scanner relied on is missing or out of date (a stale
+    # vulnerability DB): a warning, and a gate failure where the stage says so.
+    stale_data: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,42 @@ def run_tool(
     return result
 
 
+_VERSION = re.compile(r"\d+(?:\.\d+)+\S*")
+
+
+def tool_version(
+    name: str, *, distribution: str | None = None, env: Mapping[str, str] | None = None
+) -> str | None:
+    """A tool's version, or None when it is not installed. Cached per process.
+
+    When the tool lives in our own environment, the package metadata of
+    `distribution` answers at once (`checkov --version` takes seconds).
+    """
+    return _tool_version(name, distribution, tuple(sorted((env or {}).items())))
+
+
+@functools.cache
+def _tool_version(
+    name: str, distribution: str | None, env: tuple[tuple[str, str], ...]
+) -> str | None:
+    exe = find_tool(name)
+    if exe is None:
+        return None
+    if distribution and Path(exe).parent == Path(sys.executable).parent:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            pass
+    try:
+        result = run_tool([exe, "--version"], timeout=120, env=dict(env))
+    except ScanFailure:
+        return None
+    match = _VERSION.search(result.stdout)
+    return match.group(0) if match else None
+
+
 def _tail(text: str | bytes | None, lines: int = 15) -> str:
     if text is None:
         return ""
@@ -211,6 +256,9 @@ class Scanner(ABC):
             version = self.version()
             result = self.run(ctx)
             output = result if isinstance(result, RunOutput) else RunOutput(result)
+            errors.extend(
+                ScannerError(self.name, e.kind, e.message, e.detail) for e in output.errors
+            )
         except ScanFailure as exc:
             errors.append(ScannerError(self.name, exc.kind, exc.message, exc.detail))
         except Exception as exc:  # an adapter bug must not take the others down
@@ -227,4 +275,5 @@ class Scanner(ABC):
             targets=self.targets(ctx),
             notes=tuple(output.notes),
             redact=tuple(output.redact),
+            stale_data=tuple(output.stale_data),
         )

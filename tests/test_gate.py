@@ -19,8 +19,14 @@ from pipeline_guard.model import (
 
 def finding(severity: Severity, category: Category = Category.SAST, **kw: object) -> Finding:
     return Finding(
-        scanner="t", category=category, rule_id="R1", title="t", message="m",
-        severity=severity, location=Location("a.py", 1), **kw,  # type: ignore[arg-type]
+        scanner="t",
+        category=category,
+        rule_id="R1",
+        title="t",
+        message="m",
+        severity=severity,
+        location=Location("a.py", 1),
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -31,7 +37,9 @@ FAILED_RUN = ScannerRun(
 
 
 def test_release_fails_on_high_and_lists_reason() -> None:
-    verdict = evaluate(PRESETS["release"], [finding(Severity.HIGH), finding(Severity.LOW)], [OK_RUN])
+    verdict = evaluate(
+        PRESETS["release"], [finding(Severity.HIGH), finding(Severity.LOW)], [OK_RUN]
+    )
     assert (verdict.passed, verdict.exit_code) == (False, 1)
     assert verdict.reasons == ("1 finding(s) at or above high (1 high)",)
 
@@ -62,7 +70,9 @@ def test_pr_gates_on_new_findings_only() -> None:
 
 def test_max_counts_and_categories() -> None:
     policy = replace(
-        PRESETS["release"], fail_on=None, max_counts={Severity.MEDIUM: 1},
+        PRESETS["release"],
+        fail_on=None,
+        max_counts={Severity.MEDIUM: 1},
         categories=frozenset({Category.IAC}),
     )
     sast = [finding(Severity.MEDIUM), finding(Severity.MEDIUM)]

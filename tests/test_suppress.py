@@ -13,8 +13,14 @@ from pipeline_guard.suppress import NO_REASON_RULE, apply_suppressions
 
 def code_finding(line: int, rule: str = "B602") -> Finding:
     return Finding(
-        scanner="bandit", category=Category.SAST, rule_id=rule, title="t", message="m",
-        severity=Severity.HIGH, location=Location("app.py", line), fingerprint="ab" * 32,
+        scanner="bandit",
+        category=Category.SAST,
+        rule_id=rule,
+        title="t",
+        message="m",
+        severity=Severity.HIGH,
+        location=Location("app.py", line),
+        fingerprint="ab" * 32,
         sources=(Source("bandit", rule, line), Source("semgrep", "pg.python.x", line)),
     )
 
@@ -55,14 +61,25 @@ def test_inline_for_another_rule_does_not_apply(tmp_path: Path) -> None:
 
 def test_config_rules_match_on_every_selector(tmp_path: Path) -> None:
     dep = Finding(
-        scanner="osv", category=Category.SCA, rule_id="GHSA-xxxx", title="t", message="m",
-        severity=Severity.HIGH, location=Location("requirements.txt", 2),
-        package=Package("PyPI", "Jinja2", "2.10"), advisories=("GHSA-xxxx", "CVE-2019-10906"),
+        scanner="osv",
+        category=Category.SCA,
+        rule_id="GHSA-xxxx",
+        title="t",
+        message="m",
+        severity=Severity.HIGH,
+        location=Location("requirements.txt", 2),
+        package=Package("PyPI", "Jinja2", "2.10"),
+        advisories=("GHSA-xxxx", "CVE-2019-10906"),
     )
-    by_alias = IgnoreRule(reason="not reachable", source="pipeline-guard.yml:4",
-                          advisory="CVE-2019-10906", package="jinja2")
-    wrong_path = IgnoreRule(reason="r", source="pipeline-guard.yml:9", rule="GHSA-xxxx",
-                            path="other/**")
+    by_alias = IgnoreRule(
+        reason="not reachable",
+        source="pipeline-guard.yml:4",
+        advisory="CVE-2019-10906",
+        package="jinja2",
+    )
+    wrong_path = IgnoreRule(
+        reason="r", source="pipeline-guard.yml:9", rule="GHSA-xxxx", path="other/**"
+    )
     result = apply_suppressions([dep], [wrong_path, by_alias], SourceFiles(tmp_path))
     suppression = result.findings[0].suppression
     assert suppression is not None
@@ -70,10 +87,12 @@ def test_config_rules_match_on_every_selector(tmp_path: Path) -> None:
 
 
 def test_expired_entry_stops_applying_and_says_so(tmp_path: Path) -> None:
-    rule = IgnoreRule(reason="temporary", source="pipeline-guard.yml:7", rule="B602",
-                      expires=dt.date(2026, 1, 1))
-    result = apply_suppressions([code_finding(1)], [rule], SourceFiles(tmp_path),
-                                today=dt.date(2026, 1, 2))
+    rule = IgnoreRule(
+        reason="temporary", source="pipeline-guard.yml:7", rule="B602", expires=dt.date(2026, 1, 1)
+    )
+    result = apply_suppressions(
+        [code_finding(1)], [rule], SourceFiles(tmp_path), today=dt.date(2026, 1, 2)
+    )
     assert result.findings[0].suppression is None
     assert result.notes == [
         "pipeline-guard.yml:7: ignore entry expired on 2026-01-01 and no longer applies (temporary)"

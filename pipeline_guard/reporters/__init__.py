@@ -11,6 +11,10 @@ FILE_FORMATS = {
     "json": "pipeline_guard.reporters.json_report",
     "sarif": "pipeline_guard.reporters.sarif",
     "markdown": "pipeline_guard.reporters.markdown",
+    "html": "pipeline_guard.reporters.html",
+    "junit": "pipeline_guard.reporters.junit",
+    "gitlab": "pipeline_guard.reporters.gitlab",
+    "pr-comment": "pipeline_guard.reporters.pr_comment",
 }
 FORMATS = ("console", *FILE_FORMATS)
 

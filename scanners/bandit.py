@@ -1,0 +1,164 @@
+"""Bandit adapter: Python SAST.
+
+Recipe: `bandit -f json -q -- <python files>` (explicit targets, in chunks), parse
+the JSON report, turn every result into a `Finding`. Bandit exits 1 when it found
+issues; that is a result, not a crash. Files bandit could not parse (syntax
+errors, undecodable bytes) are listed in its `errors` array and become notes:
+a file that was not scanned must never look like a clean file.
+
+Severity table (bandit's `issue_severity` -> `Severity`):
+
+    HIGH      -> high
+    MEDIUM    -> medium
+    LOW       -> low
+    UNDEFINED -> info   (bandit's placeholder for a test that sets no severity)
+    anything else -> medium (a level a future bandit might add)
+
+The `severity` option (rule id -> level) overrides the table per test id.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pipeline_guard.model import Category, Finding, Location, Severity
+from pipeline_guard.scanner import (
+    RunOutput,
+    ScanContext,
+    ScanFailure,
+    Scanner,
+    run_tool,
+    tool_version,
+)
+
+SEVERITY_TABLE: Mapping[str, Severity] = {
+    "HIGH": Severity.HIGH,
+    "MEDIUM": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+    "UNDEFINED": Severity.INFO,
+}
+
+CONFIDENCE_LEVELS = ("low", "medium", "high")
+PYTHON_SUFFIXES = (".py", ".pyw")
+#: files per bandit invocation; keeps argv far below ARG_MAX on huge trees
+CHUNK_SIZE = 500
+
+
+class BanditScanner(Scanner):
+    """Python security linter (bandit) over the Python files of the scan."""
+
+    name = "bandit"
+    category = Category.SAST
+    description = "Python security linter (bandit)"
+    fast = True
+
+    def applies(self, ctx: ScanContext) -> bool:
+        return bool(python_files(ctx))
+
+    def targets(self, ctx: ScanContext) -> int:
+        return len(python_files(ctx))
+
+    def version(self) -> str | None:
+        return tool_version("bandit", distribution="bandit")
+
+    def run(self, ctx: ScanContext) -> RunOutput:
+        files = python_files(ctx)
+        base = self._base_argv()
+        output = RunOutput([])
+        for chunk in _chunks(files, CHUNK_SIZE):
+            # "--" so a file named like an option is still a target
+            result = run_tool(
+                [*base, "--", *chunk], timeout=self.timeout, cwd=ctx.root, ok_codes=(0, 1)
+            )
+            report = parse_report(result.stdout)
+            output.findings.extend(self._finding(ctx, item) for item in report.get("results", []))
+            output.notes.extend(error_notes(ctx, report.get("errors", [])))
+        return output
+
+    def _base_argv(self) -> list[str]:
+        # "--exclude=": ctx.files is already filtered by the user's excludes; bandit's
+        # default excludes (.git, .tox, .eggs, ...) would silently drop files we name
+        argv = ["bandit", "-f", "json", "-q", "--exclude="]
+        confidence = str(self.options.get("confidence", "low")).lower()
+        if confidence not in CONFIDENCE_LEVELS:
+            raise ScanFailure(
+                "config",
+                f"bandit.confidence must be one of {', '.join(CONFIDENCE_LEVELS)}, "
+                f"not {confidence!r}",
+            )
+        argv += ["--confidence-level", confidence]
+        skip = [str(t) for t in self.options.get("skip") or []]
+        if skip:
+            argv += ["--skip", ",".join(skip)]
+        return argv
+
+    def _finding(self, ctx: ScanContext, item: Mapping[str, Any]) -> Finding:
+        rule_id = str(item["test_id"])
+        lines = item.get("line_range") or [item.get("line_number")]
+        cwe = item.get("issue_cwe") or {}
+        return Finding(
+            scanner=self.name,
+            category=self.category,
+            rule_id=rule_id,
+            title=str(item.get("test_name") or rule_id),
+            message=str(item.get("issue_text", "")),
+            severity=self._severity(rule_id, str(item.get("issue_severity", ""))),
+            confidence=str(item.get("issue_confidence", "")).lower() or None,
+            location=Location(
+                path=ctx.relative(posixpath.normpath(str(item["filename"]))),
+                start_line=item.get("line_number"),
+                end_line=max(lines) if lines and None not in lines else None,
+                start_column=_column(item.get("col_offset")),
+                end_column=_column(item.get("end_col_offset")),
+            ),
+            cwes=(f"CWE-{cwe['id']}",) if cwe.get("id") else (),
+            help_url=item.get("more_info"),
+            tags=("python", "bandit"),
+        )
+
+    def _severity(self, rule_id: str, level: str) -> Severity:
+        override = (self.options.get("severity") or {}).get(rule_id)
+        if override is not None:
+            return Severity.parse(str(override))
+        return SEVERITY_TABLE.get(level.upper(), Severity.MEDIUM)
+
+
+def python_files(ctx: ScanContext) -> list[str]:
+    """The Python files among the scan's files."""
+    return ctx.files_matching(suffixes=PYTHON_SUFFIXES)
+
+
+def parse_report(stdout: str) -> dict[str, Any]:
+    """Bandit's JSON report; ScanFailure("parse") when it is not one."""
+    try:
+        report = json.loads(stdout)
+    except json.JSONDecodeError as exc:
+        raise ScanFailure(
+            "parse", f"bandit printed something that is not JSON ({exc})", stdout[:2000]
+        ) from None
+    if not isinstance(report, dict) or not isinstance(report.get("results"), list):
+        raise ScanFailure("parse", "bandit's JSON has no 'results' list", stdout[:2000])
+    return report
+
+
+def error_notes(ctx: ScanContext, errors: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One note per file bandit could not scan, naming the file and bandit's reason."""
+    notes = []
+    for error in errors:
+        path = ctx.relative(posixpath.normpath(str(error.get("filename", "?"))))
+        reason = error.get("reason", "unknown error")
+        notes.append(f"bandit could not scan {path}: {reason}; it was not checked")
+    return notes
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _column(offset: Any) -> int | None:
+    # bandit's offsets are 0-based; Location columns are 1-based like SARIF's
+    return offset + 1 if isinstance(offset, int) else None
