@@ -15,8 +15,10 @@ demo: setup
 system-deps:
 	scripts/system-deps.sh
 
+MULTITOOL := .pipeline-guard-cache/sarif-multitool/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+
 test: setup system-deps
-	$(VENV)/bin/python -m pytest -n auto --dist loadgroup
+	SARIF_MULTITOOL=$(abspath $(MULTITOOL)) $(VENV)/bin/python -m pytest -n auto --dist loadgroup
 
 lint: setup
 	$(VENV)/bin/ruff check pipeline_guard scanners tests benchmarks
