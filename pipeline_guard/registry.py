@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 
-from pipeline_guard.config import Config
+from pipeline_guard.config import Config, ConfigError
 from pipeline_guard.scanner import Scanner
 
 GROUP = "pipeline_guard.scanners"
@@ -49,9 +49,16 @@ def known_scanner_names() -> frozenset[str]:
 
 def build_scanners(config: Config) -> list[Scanner]:
     """Instances of every enabled scanner, configured from pipeline-guard.yml."""
-    from pipeline_guard.scanners.sarif import SarifCommandScanner
+    from pipeline_guard.scanners.sarif import SarifCommandScanner, validate_options
 
     classes, _ = scanner_classes()
+    where = config.path.name if config.path else "pipeline-guard.yml"
+    for i, options in enumerate(config.custom_scanners):
+        problems = validate_options(options)
+        if options.get("name") in classes:
+            problems.append(f"name {options['name']!r} is already a built-in scanner")
+        if problems:
+            raise ConfigError("\n".join(f"{where}: custom_scanners[{i}]: {p}" for p in problems))
     scanners: list[Scanner] = [
         cls(config.scanner_options(name)) for name, cls in classes.items() if config.enabled(name)
     ]

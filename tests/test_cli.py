@@ -126,3 +126,19 @@ def test_init_writes_once(tmp_path: Path) -> None:
     assert "already exists" in result.stderr
     assert (tmp_path / "pipeline-guard.yml").read_text() == "version: 1\n"
     assert "stages:" in written
+
+
+def test_custom_scanner_with_unknown_placeholder_is_a_config_error(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "a.py": "x = 1\n",
+            "pipeline-guard.yml": "custom_scanners:\n  - name: bandit\n"
+            "    command: [tool, '{rooot}']\n",
+        },
+    )
+    result = run_cli("scan", tmp_path)
+    assert result.returncode == 2
+    assert "custom_scanners[0]" in result.stderr
+    assert "already a built-in scanner" in result.stderr
+    assert "{rooot}" in result.stderr
