@@ -31,22 +31,11 @@ from urllib.parse import unquote, urlsplit
 from pipeline_guard.model import Category, Finding, Location, Severity
 from pipeline_guard.scanner import ScanContext, ScanFailure
 from pipeline_guard.secrets.redact import Scrubber
+from pipeline_guard.severity_scale import SEVERITY_FOR_SARIF_LEVEL, severity_from_score
 
 SARIF_VERSION = "2.1.0"
 SUPPRESSED_TAG = "suppressed-by-tool"
 
-LEVEL_SEVERITY: Mapping[str, Severity] = {
-    "error": Severity.HIGH,
-    "warning": Severity.MEDIUM,
-    "note": Severity.LOW,
-    "none": Severity.INFO,
-}
-# (lowest score, severity), checked in order
-SECURITY_SEVERITY_BANDS: tuple[tuple[float, Severity], ...] = (
-    (9.0, Severity.CRITICAL),
-    (7.0, Severity.HIGH),
-    (4.0, Severity.MEDIUM),
-)
 NOT_FINDINGS = frozenset({"pass", "notApplicable"})
 _CWE_TAG = re.compile(r"^(?:external/cwe/)?cwe-(\d+)\b", re.IGNORECASE)
 _ADVISORY_ID = re.compile(r"^(?:CVE-\d{4}-\d+|GHSA(?:-[0-9a-z]{4}){3}|PYSEC-\d{4}-\d+)$", re.I)
@@ -63,14 +52,6 @@ class IngestResult:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     redact: list[str] = field(default_factory=list)
-
-
-def score_severity(score: float) -> Severity:
-    """GitHub's security-severity bands."""
-    for lowest, severity in SECURITY_SEVERITY_BANDS:
-        if score >= lowest:
-            return severity
-    return Severity.LOW if score > 0 else Severity.INFO
 
 
 def parse_sarif(text: str, source: str = "the SARIF output") -> dict[str, Any]:
@@ -283,18 +264,17 @@ class _RunReader:
         for props, at in ((result_props, where), (rule_props, f"{where} rule")):
             score = _score(props.get("security-severity"), f"{at}.properties.security-severity")
             if score is not None:
-                return score_severity(score)
+                return severity_from_score(score)
         default = _opt(rule, "defaultConfiguration", dict, f"{where} rule") or {}
         level = (
             _opt(result, "level", str, where)
             or _opt(default, "level", str, f"{where} rule.defaultConfiguration")
             or "warning"
         )
-        if level not in LEVEL_SEVERITY:
-            raise ScanFailure(
-                "parse", f"{where}.level: {level!r} is not one of {', '.join(LEVEL_SEVERITY)}"
-            )
-        return LEVEL_SEVERITY[level]
+        if level not in SEVERITY_FOR_SARIF_LEVEL:
+            choices = ", ".join(SEVERITY_FOR_SARIF_LEVEL)
+            raise ScanFailure("parse", f"{where}.level: {level!r} is not one of {choices}")
+        return SEVERITY_FOR_SARIF_LEVEL[level]
 
     # --- locations -----------------------------------------------------------------------
 

@@ -266,8 +266,8 @@ def test_raw_secrets_are_scrubbed_as_a_last_defence() -> None:
     text = json_report.render(rep)
     assert "AKIAIOSFODNN7EXAMPLE" not in text
     doc = json.loads(text)
-    assert doc["findings"][0]["message"] == "key [redacted] found"
-    assert doc["notes"] == ["saw [redacted]"]
+    assert doc["findings"][0]["message"] == "key AKIA**************** found"
+    assert doc["notes"] == ["saw AKIA****************"]
     assert doc["findings"][0]["category"] == "secret"  # enums untouched by the scrub
 
 

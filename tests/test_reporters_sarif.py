@@ -391,7 +391,7 @@ def test_raw_secret_values_never_reach_the_file() -> None:
     )
     _, _, text = render(report((leaked,), (run,)))
     assert secret not in text
-    assert "AWS key [redacted] in config" in text
+    assert "AWS key AKIA" in text and " in config" in text
 
 
 def test_results_over_the_per_run_limit_drop_lowest_severity_first() -> None:

@@ -12,14 +12,13 @@ import pytest
 
 from pipeline_guard.model import Category, Finding, ScannerRun, Severity
 from pipeline_guard.sarif_ingest import (
-    LEVEL_SEVERITY,
     IngestResult,
     ingest_sarif,
     parse_sarif,
-    score_severity,
 )
 from pipeline_guard.scanner import ScanContext, ScanFailure, run_tool
 from pipeline_guard.scanners.sarif import SarifCommandScanner, validate_options
+from pipeline_guard.severity_scale import SEVERITY_FOR_SARIF_LEVEL, severity_from_score
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sarif"
 CODEQL = FIXTURES / "codeql.sarif"
@@ -121,11 +120,11 @@ def test_severity_overrides_win(tmp_path: Path) -> None:
     ],
 )
 def test_security_severity_bands(score: float, severity: Severity) -> None:
-    assert score_severity(score) is severity
+    assert severity_from_score(score) is severity
 
 
 def test_level_table() -> None:
-    assert dict(LEVEL_SEVERITY) == {
+    assert dict(SEVERITY_FOR_SARIF_LEVEL) == {
         "error": Severity.HIGH,
         "warning": Severity.MEDIUM,
         "note": Severity.LOW,

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline_guard.model import Finding, ScanReport, Severity
+from pipeline_guard.reporters.escape import redact_report
 
 STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -25,6 +26,7 @@ def render(
     report: ScanReport, file: IO[str], *, color: bool | None = None, width: int = 140
 ) -> None:
     """Print the report; every value from a scanner is escaped from rich markup."""
+    report = redact_report(report)
     console = Console(
         file=file,
         highlight=False,

@@ -33,6 +33,7 @@ from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 from pipeline_guard.model import ScanReport
+from pipeline_guard.secrets.redact import scrub
 
 #: Markdown punctuation that can start or end a construct (`$` is GitHub's math).
 #: `<`, `>` and `&` become HTML entities instead: a backslash does not stop HTML
@@ -49,7 +50,6 @@ _MENTION = re.compile(r"@(?=[A-Za-z0-9_])")
 _ISSUE_REF = re.compile(r"(\\#)(?=[0-9])")
 _GH_REF = re.compile(r"(?i)(\bGH)(?=\\-[0-9])")
 
-REDACTED: Final = "[redacted]"
 #: Shorter "secrets" would shred ordinary words; real credentials are longer.
 MIN_SECRET_LENGTH: Final = 4
 
@@ -126,14 +126,6 @@ def is_web_url(url: str) -> bool:
 
 #: Filters for a jinja2 Environment: `{{ finding.message | md }}`, `{{ path | code }}`.
 FILTERS: Final[dict[str, Callable[..., str]]] = {"md": md, "code": code, "md_link": md_link}
-
-
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """Replace every occurrence of each secret (longest first) by `[redacted]`."""
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 def report_secrets(report: ScanReport) -> list[str]:
