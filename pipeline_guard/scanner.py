@@ -9,6 +9,7 @@ never stops the others and never looks like "zero findings".
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -201,6 +202,40 @@ def _tool_version(
     return match.group(0) if match else None
 
 
+#: bytes of file arguments per tool invocation; far below Linux's ARG_MAX (2 MiB)
+ARGV_BUDGET = 512 * 1024
+
+
+def argv_batches(items: Sequence[str], budget: int = ARGV_BUDGET) -> Iterator[list[str]]:
+    """Split a list of file arguments so each invocation stays under `budget` bytes."""
+    batch: list[str] = []
+    size = 0
+    for item in items:
+        cost = len(item.encode("utf-8")) + 1
+        if batch and size + cost > budget:
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += cost
+    if batch:
+        yield batch
+
+
+def load_json_report(stdout: str, tool: str, stderr: str = "") -> dict[str, Any]:
+    """A tool's JSON report with a `results` list; ScanFailure("parse") otherwise."""
+    try:
+        report = json.loads(stdout)
+    except json.JSONDecodeError as exc:
+        raise ScanFailure(
+            "parse",
+            f"{tool} printed something that is not JSON ({exc})",
+            (stdout[:2000] + "\n" + stderr[-2000:]).strip(),
+        ) from None
+    if not isinstance(report, dict) or not isinstance(report.get("results"), list):
+        raise ScanFailure("parse", f"{tool}'s JSON has no 'results' list", stdout[:2000])
+    return report
+
+
 def _tail(text: str | bytes | None, lines: int = 15) -> str:
     if text is None:
         return ""
@@ -222,6 +257,9 @@ class Scanner(ABC):
     description: ClassVar[str] = ""
     #: fast scanners run in the precommit stage by default
     fast: ClassVar[bool] = False
+    #: each file's findings depend only on that file (and the rules): the result
+    #: cache then keeps them per file, so an unchanged file is never scanned twice
+    file_local: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options: Mapping[str, Any] = options or {}

@@ -19,17 +19,19 @@ The `severity` option (rule id -> level) overrides the table per test id.
 
 from __future__ import annotations
 
-import json
 import posixpath
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline_guard.model import Category, Finding, Location, Severity
 from pipeline_guard.scanner import (
+    ARGV_BUDGET,
     RunOutput,
     ScanContext,
     ScanFailure,
     Scanner,
+    argv_batches,
+    load_json_report,
     run_tool,
     tool_version,
 )
@@ -43,8 +45,6 @@ SEVERITY_TABLE: Mapping[str, Severity] = {
 
 CONFIDENCE_LEVELS = ("low", "medium", "high")
 PYTHON_SUFFIXES = (".py", ".pyw")
-#: files per bandit invocation; keeps argv far below ARG_MAX on huge trees
-CHUNK_SIZE = 500
 
 
 class BanditScanner(Scanner):
@@ -54,6 +54,7 @@ class BanditScanner(Scanner):
     category = Category.SAST
     description = "Python security linter (bandit)"
     fast = True
+    file_local = True
 
     def applies(self, ctx: ScanContext) -> bool:
         return bool(python_files(ctx))
@@ -68,7 +69,7 @@ class BanditScanner(Scanner):
         files = python_files(ctx)
         base = self._base_argv()
         output = RunOutput([])
-        for chunk in _chunks(files, CHUNK_SIZE):
+        for chunk in argv_batches(files, ARGV_BUDGET):
             # "--" so a file named like an option is still a target
             result = run_tool(
                 [*base, "--", *chunk], timeout=self.timeout, cwd=ctx.root, ok_codes=(0, 1)
@@ -133,15 +134,7 @@ def python_files(ctx: ScanContext) -> list[str]:
 
 def parse_report(stdout: str) -> dict[str, Any]:
     """Bandit's JSON report; ScanFailure("parse") when it is not one."""
-    try:
-        report = json.loads(stdout)
-    except json.JSONDecodeError as exc:
-        raise ScanFailure(
-            "parse", f"bandit printed something that is not JSON ({exc})", stdout[:2000]
-        ) from None
-    if not isinstance(report, dict) or not isinstance(report.get("results"), list):
-        raise ScanFailure("parse", "bandit's JSON has no 'results' list", stdout[:2000])
-    return report
+    return load_json_report(stdout, "bandit")
 
 
 def error_notes(ctx: ScanContext, errors: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -152,11 +145,6 @@ def error_notes(ctx: ScanContext, errors: Sequence[Mapping[str, Any]]) -> list[s
         reason = error.get("reason", "unknown error")
         notes.append(f"bandit could not scan {path}: {reason}; it was not checked")
     return notes
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 def _column(offset: Any) -> int | None:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import difflib
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,15 @@ from typing import Any
 from pipeline_guard.files import matches_any
 from pipeline_guard.model import Category, Severity
 from pipeline_guard.sarif_ingest import IngestResult, ingest_sarif, parse_sarif
-from pipeline_guard.scanner import RunOutput, ScanContext, ScanFailure, Scanner, find_tool, run_tool
+from pipeline_guard.scanner import (
+    RunOutput,
+    ScanContext,
+    ScanFailure,
+    Scanner,
+    argv_batches,
+    find_tool,
+    run_tool,
+)
 
 OPTION_KEYS = (
     "name",
@@ -141,7 +149,7 @@ class SarifCommandScanner(Scanner):
         total = IngestResult()
         with tempfile.TemporaryDirectory(prefix=f"pg-{spec.name}-", dir=ctx.work_dir) as tmp:
             output = Path(tmp) / "output.sarif"
-            for batch in _batches(files) if spec.takes_files else [[]]:
+            for batch in argv_batches(files, ARGV_BUDGET) if spec.takes_files else [[]]:
                 part = self._run_once(spec, ctx, output, batch)
                 total.findings += part.findings
                 total.notes += part.notes
@@ -326,17 +334,3 @@ def expand_command(
         else:
             argv.append(item.replace("{root}", str(root)).replace("{output}", str(output)))
     return argv
-
-
-def _batches(files: Sequence[str], budget: int | None = None) -> Iterator[list[str]]:
-    budget = budget or ARGV_BUDGET
-    batch: list[str] = []
-    size = 0
-    for f in files:
-        if batch and size + len(f) + 1 > budget:
-            yield batch
-            batch, size = [], 0
-        batch.append(f)
-        size += len(f) + 1
-    if batch:
-        yield batch

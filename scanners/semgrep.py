@@ -53,7 +53,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -64,10 +64,13 @@ import yaml
 from pipeline_guard.fsutil import atomic_write_text
 from pipeline_guard.model import Category, Finding, Location, Severity
 from pipeline_guard.scanner import (
+    ARGV_BUDGET,
     RunOutput,
     ScanContext,
     ScanFailure,
     Scanner,
+    argv_batches,
+    load_json_report,
     run_tool,
     tool_version,
 )
@@ -133,7 +136,6 @@ REGISTRY_NAMES = frozenset({"auto", "r2c"})
 REGISTRY_PREFIXES = ("p/", "r/", "s/", "http://", "https://")
 
 #: bytes of target paths per semgrep run; ARG_MAX here is 2 MiB including the environment
-ARGV_BUDGET = 512 * 1024
 
 BUNDLED_PACKAGE = "pipeline_guard.scanners"
 _CWE = re.compile(r"CWE-(\d+)", re.IGNORECASE)
@@ -157,6 +159,7 @@ class SemgrepScanner(Scanner):
     category = Category.SAST
     description = "Multi-language SAST (semgrep) with a bundled rule pack and your own rules"
     fast = True
+    file_local = True
 
     def applies(self, ctx: ScanContext) -> bool:
         try:
@@ -183,7 +186,7 @@ class SemgrepScanner(Scanner):
         if not files:
             return output
         base = self._base_argv(configs)
-        for chunk in _chunks(files, ARGV_BUDGET):
+        for chunk in argv_batches(files, ARGV_BUDGET):
             report = self._run_chunk(ctx, base, chunk)
             output.findings.extend(
                 self._finding(ctx, item, overrides, output.notes) for item in report["results"]
@@ -423,17 +426,7 @@ def user_config(root: Path, value: str, *, allow_registry: bool) -> str:
 
 def parse_report(stdout: str, stderr: str = "") -> dict[str, Any]:
     """Semgrep's JSON output; ScanFailure("parse") when it is not one."""
-    try:
-        report = json.loads(stdout)
-    except json.JSONDecodeError as exc:
-        raise ScanFailure(
-            "parse",
-            f"semgrep printed something that is not JSON ({exc})",
-            (stdout[:2000] + "\n" + stderr[-2000:]).strip(),
-        ) from None
-    if not isinstance(report, dict) or not isinstance(report.get("results"), list):
-        raise ScanFailure("parse", "semgrep's JSON has no 'results' list", stdout[:2000])
-    return report
+    return load_json_report(stdout, "semgrep", stderr)
 
 
 def error_notes(ctx: ScanContext, errors: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -523,17 +516,3 @@ def _error_summary(error: Mapping[str, Any]) -> str:
     text = str(error.get("message") or error.get("long_msg") or error.get("short_msg") or "")
     first = text.strip().splitlines()[0] if text.strip() else ""
     return f"{_error_type(error)}: {first}" if first else _error_type(error)
-
-
-def _chunks(files: Sequence[str], budget: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    size = 0
-    for name in files:
-        cost = len(name.encode("utf-8")) + 1
-        if chunk and size + cost > budget:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(name)
-        size += cost
-    if chunk:
-        yield chunk

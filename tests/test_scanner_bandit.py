@@ -107,7 +107,7 @@ def test_skip_confidence_and_severity_options() -> None:
 
 
 def test_results_from_several_chunks_are_merged(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bandit_module, "CHUNK_SIZE", 1)  # one bandit run per file
+    monkeypatch.setattr(bandit_module, "ARGV_BUDGET", 1)  # one bandit run per file
     run = scan(files=("app/runner.py", "broken/syntax_error.py"))
     assert len(run.findings) == 7
     assert [n.split(":")[0] for n in run.notes] == ["bandit could not scan broken/syntax_error.py"]

@@ -20,8 +20,7 @@ import pytest
 import yaml
 
 from pipeline_guard.model import Finding, ScannerRun, Severity
-from pipeline_guard.scanner import ScanContext, ScanFailure
-from pipeline_guard.scanners import semgrep as semgrep_module
+from pipeline_guard.scanner import ScanContext, ScanFailure, argv_batches
 from pipeline_guard.scanners.semgrep import (
     SemgrepScanner,
     cwes_of,
@@ -363,7 +362,7 @@ def test_pack_suffixes_cover_every_pack_language() -> None:
 
 def test_chunks_respect_the_budget() -> None:
     files = [f"src/module_{i:04d}.py" for i in range(1000)]
-    chunks = list(semgrep_module._chunks(files, 4096))
+    chunks = list(argv_batches(files, 4096))
     assert [name for chunk in chunks for name in chunk] == files
     assert len(chunks) == 5  # 20 bytes a name: 204 names a chunk
     assert all(sum(len(n) + 1 for n in chunk) <= 4096 for chunk in chunks)
