@@ -25,6 +25,13 @@ INLINE = re.compile(r"pipeline-guard:\s*ignore\[([^\]]+)\]\s*(.*)")
 # Trailing comment closers that are not part of the reason.
 _CLOSERS = re.compile(r"\s*(?:\*/|-->|#\}|%\}|\}\})\s*$")
 NO_REASON_RULE = "pg.suppression-without-reason"
+# The scanners' own inline ignores. The adapters run the tools with these
+# disabled (--disable-nosem, --ignore-nosec), so instead of vanishing the
+# findings come back here and are marked suppressed, visible in every report.
+NATIVE = {
+    "semgrep": re.compile(r"\bnosem(?:grep)?\b(?::\s*(?P<ids>[\w.\-]+(?:\s*,\s*[\w.\-]+)*))?"),
+    "bandit": re.compile(r"#\s*nosec\b(?:[:\s]+(?P<ids>[A-Z]\d{3}(?:[\s,]+[A-Z]\d{3})*))?"),
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ def apply_suppressions(
             suppression, missing_reason_at = _inline(finding, files)
             if missing_reason_at is not None:
                 reasonless[(finding.location.path, missing_reason_at)] = finding
+        if suppression is None:
+            suppression = _native(finding, files)
         out.append(replace(finding, suppression=suppression) if suppression else finding)
     out.extend(
         _reasonless_finding(path, line, files.line(path, line) or "")
@@ -114,6 +123,26 @@ def _inline(finding: Finding, files: SourceFiles) -> tuple[Suppression | None, i
         source = f"{finding.location.path}:{candidate}"
         return Suppression(kind="inSource", reason=reason, source=source), None
     return None, None
+
+
+def _native(finding: Finding, files: SourceFiles) -> Suppression | None:
+    """A `# nosemgrep` or `# nosec` comment on the flagged line, for that tool's reports."""
+    text = files.line(finding.location.path, finding.location.start_line) or ""
+    for source in finding.sources or (Source(finding.scanner, finding.rule_id),):
+        pattern = NATIVE.get(source.scanner)
+        match = pattern.search(text) if pattern else None
+        if match is None:
+            continue
+        ids = {i for i in re.split(r"[\s,]+", match.group("ids") or "") if i}
+        if ids and source.rule_id not in ids:
+            continue
+        comment = text[match.start() :].strip()
+        return Suppression(
+            kind="inSource",
+            reason=f"{source.scanner} inline ignore: {comment}",
+            source=f"{finding.location.path}:{finding.location.start_line}",
+        )
+    return None
 
 
 def _reasonless_finding(path: str, line: int, text: str) -> Finding:

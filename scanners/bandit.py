@@ -82,7 +82,9 @@ class BanditScanner(Scanner):
     def _base_argv(self) -> list[str]:
         # "--exclude=": ctx.files is already filtered by the user's excludes; bandit's
         # default excludes (.git, .tox, .eggs, ...) would silently drop files we name
-        argv = ["bandit", "-f", "json", "-q", "--exclude="]
+        # "--ignore-nosec": `# nosec` would drop findings without a trace; the core
+        # marks them suppressed instead, so they stay visible (pipeline_guard.suppress)
+        argv = ["bandit", "-f", "json", "-q", "--exclude=", "--ignore-nosec"]
         confidence = str(self.options.get("confidence", "low")).lower()
         if confidence not in CONFIDENCE_LEVELS:
             raise ScanFailure(

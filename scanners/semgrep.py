@@ -250,6 +250,9 @@ class SemgrepScanner(Scanner):
             "--metrics=off",
             "--disable-version-check",
             "--no-rewrite-rule-ids",
+            # `# nosemgrep` would drop findings without a trace; the core marks
+            # them suppressed instead, so they stay visible (pipeline_guard.suppress).
+            "--disable-nosem",
         ]
         for config in configs:
             argv += ["--config", config]

@@ -142,3 +142,21 @@ def test_custom_scanner_with_unknown_placeholder_is_a_config_error(tmp_path: Pat
     assert "custom_scanners[0]" in result.stderr
     assert "already a built-in scanner" in result.stderr
     assert "{rooot}" in result.stderr
+
+
+def test_nosec_comment_suppresses_visibly(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pipeline-guard.yml": "stages:\n  release:\n    scanners: [bandit, semgrep]\n",
+            "run.py": "import subprocess\n\n\ndef run(cmd):\n"
+            "    return subprocess.call(cmd, shell=True)  # nosec B602 cmd is a constant\n",
+        },
+    )
+    result = run_cli("scan", tmp_path, "--format", "json")
+    assert result.returncode == 0, result.stdout
+    report = json.loads(result.stdout)
+    [shell] = [f for f in report["findings"] if f["location"]["start_line"] == 5]
+    assert {s["scanner"] for s in shell["sources"]} == {"bandit", "semgrep"}
+    assert shell["suppression"]["kind"] == "inSource"
+    assert "cmd is a constant" in shell["suppression"]["reason"]

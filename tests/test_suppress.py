@@ -97,3 +97,19 @@ def test_expired_entry_stops_applying_and_says_so(tmp_path: Path) -> None:
     assert result.notes == [
         "pipeline-guard.yml:7: ignore entry expired on 2026-01-01 and no longer applies (temporary)"
     ]
+
+
+def test_native_nosec_and_nosemgrep_mark_instead_of_hiding(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "run(a)  # nosec B602 input is a constant\n"
+        "run(b)  # nosemgrep: pg.python.x\n"
+        "run(c)  # nosec B101\n"
+    )
+    findings = [code_finding(1), code_finding(2), code_finding(3)]
+    result = apply_suppressions(findings, [], SourceFiles(tmp_path))
+    first, second, third = result.findings
+    assert first.suppression is not None
+    assert first.suppression.reason == "bandit inline ignore: # nosec B602 input is a constant"
+    assert second.suppression is not None
+    assert second.suppression.reason.startswith("semgrep inline ignore: nosemgrep")
+    assert third.suppression is None  # a nosec for another test id does not apply
