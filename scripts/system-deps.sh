@@ -29,6 +29,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# the image tests' real components: dockerd, a registry, skopeo, umoci, debootstrap
+scripts/image-test-deps.sh
+
 # npm packages, into caches the tests know (idempotent)
 node_cache="$HOME/.cache/pipeline-guard-tests"
 [ -d "$node_cache/node_modules/semver" ] ||
