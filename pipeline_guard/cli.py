@@ -6,13 +6,15 @@ Exit codes: 0 the gate passed; 1 the gate failed; 2 usage or config error;
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -25,7 +27,7 @@ from pipeline_guard.errors import UserError
 from pipeline_guard.fsutil import atomic_write_text
 from pipeline_guard.gate import EXIT_USAGE
 from pipeline_guard.model import ScannerRun, ScanReport, Severity
-from pipeline_guard.orchestrator import ScanRequest, scan
+from pipeline_guard.orchestrator import ProgressHook, ScanRequest
 from pipeline_guard.registry import build_scanners, known_scanner_names, scanner_classes
 from pipeline_guard.reporters import FORMATS, console, file_reporter
 from pipeline_guard.scanner import ScanContext, Scanner
@@ -81,9 +83,22 @@ def _parse_formats(value: str) -> list[str]:
     return formats
 
 
+#: what the release stage writes to --output when --format is not given: the report
+#: set of DESIGN.md (the CI-specific gitlab and pr-comment formats are opt-in)
+RELEASE_FORMATS = "console,json,sarif,markdown,html,junit"
+
+
 @app.command("scan")
 def scan_command(
-    path: Annotated[Path, typer.Argument(help="Tree to scan.")] = Path("."),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="The tree to scan (default: .), or files to scan in place (the pre-commit "
+            "framework passes the staged files), relative to the current directory.",
+            show_default=False,
+            metavar="PATH | FILE",
+        ),
+    ] = None,
     stage: Annotated[
         str, typer.Option("--stage", "-s", help="precommit | pr | release.")
     ] = "release",
@@ -92,14 +107,46 @@ def scan_command(
         typer.Option("--config", "-c", help="Config file (default: PATH/pipeline-guard.yml)."),
     ] = None,
     formats: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--format",
             "-f",
             help=f"Comma-separated: {', '.join(FORMATS)}. File formats go to --output DIR "
-            "as pipeline-guard.<ext>; without --output a single file format goes to stdout.",
+            "as pipeline-guard.<ext>; without --output a single file format goes to stdout. "
+            f"Default: console; in the release stage with --output: {RELEASE_FORMATS}.",
+            show_default=False,
         ),
-    ] = "console",
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="pr stage: the branch or commit the change is compared with (default: "
+            "origin/$GITHUB_BASE_REF, else origin/HEAD); findings are new or unchanged "
+            "against its merge base with HEAD.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="Baseline file of accepted findings (default: the config's `baseline`, "
+            "else .pipeline-guard-baseline.json when present).",
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Run every scanner for real; do not read or write the result cache."
+        ),
+    ] = False,
+    images: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image",
+            help="Container image to scan (repeatable; default: the stage's `images`).",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Directory for report files.")
     ] = None,
@@ -130,18 +177,36 @@ def scan_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No console output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks for errors.")] = False,
 ) -> None:
-    """Scan PATH with the scanners of a stage and gate on its policy."""
+    """Scan PATH (or FILES) with the scanners of a stage and gate on its policy.
+
+    pr: reports every finding and gates on those the change introduces (against the
+    merge base with --base). precommit: scans what is staged. release: the whole tree.
+    """
+    from pipeline_guard.cache import ResultCache
+    from pipeline_guard.stages import run_stage
+
     if stage not in STAGES:
         raise UserError(f"--stage: unknown stage {stage!r}; choose from {', '.join(STAGES)}")
-    if not path.is_dir():
-        raise UserError(f"{path}: not a directory")
+    path, files = _scan_target(paths or [])
+    if formats is None:
+        formats = RELEASE_FORMATS if stage == "release" and output is not None else "console"
     wanted = _parse_formats(formats)
     file_formats = [f for f in wanted if f != "console"]
     if output is None and len(file_formats) > 1:
         raise UserError("several file formats need --output DIR")
     cfg = _with_fail_on(_load(path, config), stage, fail_on)
-    request = ScanRequest(root=path, stage=stage, config=cfg, db_path=db)
-    report = _run_with_progress(request, quiet)
+    request = ScanRequest(
+        root=path,
+        stage=stage,
+        config=cfg,
+        db_path=db,
+        cache=None if no_cache else ResultCache(),
+        baseline=baseline,
+        images=tuple(images or ()),
+    )
+    report = _run_with_progress(
+        lambda hook: run_stage(request, files=files, base=base, progress=hook), quiet
+    )
     to_stdout = output is None and file_formats
     for fmt in file_formats:
         text = _render(fmt, report)
@@ -161,6 +226,29 @@ def scan_command(
         result = publish_report_comment(report, instance=instance, pr_number=pr)
         err.print(escape(result.note or f"PR comment {result.action}: {result.url or ''}"))
     raise typer.Exit(report.verdict.exit_code)
+
+
+def _scan_target(paths: list[Path]) -> tuple[Path, list[str] | None]:
+    """(root, files): one directory is the tree to scan; files are scanned in place,
+    relative to the current directory, which is then the root."""
+    if not paths:
+        return Path("."), None
+    if len(paths) == 1 and not paths[0].exists():
+        raise UserError(f"{paths[0]}: no such file or directory")
+    if len(paths) == 1 and paths[0].is_dir():
+        return paths[0], None
+    root = Path(os.path.abspath("."))
+    files = []
+    for path in paths:
+        if path.is_dir():
+            raise UserError(f"{path}: give one directory to scan, or files, not both")
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+        full = Path(os.path.abspath(path))
+        if not full.is_relative_to(root):
+            raise UserError(f"{path}: outside the current directory {root}")
+        files.append(full.relative_to(root).as_posix())
+    return root, files
 
 
 def _with_fail_on(cfg: Config, stage: str, fail_on: str | None) -> Config:
@@ -184,9 +272,9 @@ def _render(fmt: str, report: ScanReport) -> str:
     return str(module.render(report))
 
 
-def _run_with_progress(request: ScanRequest, quiet: bool) -> ScanReport:
+def _run_with_progress(run: Callable[[ProgressHook | None], ScanReport], quiet: bool) -> ScanReport:
     if quiet or not sys.stderr.isatty():
-        return scan(request)
+        return run(None)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -205,7 +293,7 @@ def _run_with_progress(request: ScanRequest, quiet: bool) -> ScanReport:
                 state = "failed" if run.errors else f"{len(run.findings)} finding(s)"
                 progress.update(tasks[name], description=f"{name}: {state}", completed=1)
 
-        return scan(request, hook)
+        return run(hook)
 
 
 @app.command("scanners")
@@ -325,6 +413,10 @@ stages:
     fail_on_scanner_error: true
     fail_on_stale_db: true
 
+# Findings accepted in bulk when adopting pipeline-guard on an existing codebase:
+# `pipeline-guard baseline create` writes this file (used automatically when present).
+# baseline: .pipeline-guard-baseline.json
+
 # Accepted findings (each needs a reason; they stay visible as suppressed):
 # ignore:
 #   - rule: B101
@@ -350,6 +442,158 @@ def init_command(
     err.print(f"wrote {escape(str(target))}")
 
 
+@app.command("install-hook")
+def install_hook_command(
+    path: Annotated[Path, typer.Argument(help="A directory in the repository.")] = Path("."),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace a pre-commit hook that is not ours (kept as a backup)."
+        ),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug")] = False,
+) -> None:
+    """Install a git pre-commit hook that scans the staged content (no framework needed)."""
+    from pipeline_guard.stages import install_hook
+
+    result = install_hook(path, force=force)
+    if result.backup is not None:
+        err.print(f"moved the previous hook to {escape(str(result.backup))}")
+    err.print(f"wrote {escape(str(result.path))}: `git commit` now runs the precommit stage")
+
+
+baseline_app = typer.Typer(
+    help="Accept the findings a repository has today; gate only on what comes after.",
+    no_args_is_help=True,
+)
+app.add_typer(baseline_app, name="baseline")
+
+
+def _baseline_command(
+    path: Path,
+    file: Path | None,
+    stage: str,
+    config: Path | None,
+    db: Path | None,
+    no_cache: bool,
+    *,
+    update: bool,
+    force: bool = False,
+) -> None:
+    from pipeline_guard import baseline as bl
+    from pipeline_guard.cache import ResultCache
+    from pipeline_guard.orchestrator import scan
+
+    if stage not in STAGES:
+        raise UserError(f"--stage: unknown stage {stage!r}; choose from {', '.join(STAGES)}")
+    if not path.is_dir():
+        raise UserError(f"{path}: not a directory")
+    cfg = _load(path, config)
+    target = file or cfg.baseline or path / bl.DEFAULT_FILE
+    previous = bl.load(target) if update else None
+    if not update and target.exists() and not force:
+        raise UserError(
+            f"{target} already exists: `pipeline-guard baseline update` refreshes it "
+            "(--force starts over)"
+        )
+    request = ScanRequest(
+        root=path,
+        stage=stage,
+        config=cfg,
+        db_path=db,
+        cache=None if no_cache else ResultCache(),
+        use_baseline=False,
+    )
+    report = scan(request)
+    if report.errors:
+        for e in report.errors:
+            err.print(
+                f"[bold red]scanner error:[/] {escape(e.scanner)} ({e.kind}): {escape(e.message)}"
+            )
+        err.print(
+            f"{escape(str(target))} not written: a baseline made while a scanner fails would "
+            "miss its findings. Fix the scanner, or disable it in pipeline-guard.yml"
+        )
+        raise typer.Exit(3)
+    today = dt.date.today()
+    change = bl.build(report.findings, previous, target, today)
+    bl.write(change.baseline, today)
+    err.print(
+        f"wrote {escape(str(target))}: {len(change.baseline.entries)} finding(s) "
+        f"({change.added} added, {change.dropped} dropped, {change.kept} kept)"
+    )
+
+
+_BASELINE_FILE = typer.Option(
+    "--file",
+    help="Baseline file (default: the config's `baseline`, else "
+    "PATH/.pipeline-guard-baseline.json).",
+)
+_BASELINE_STAGE = typer.Option("--stage", "-s", help="Stage whose scanners run.")
+
+
+@baseline_app.command("create")
+def baseline_create(
+    path: Annotated[Path, typer.Argument(help="Tree to scan.")] = Path("."),
+    file: Annotated[Path | None, _BASELINE_FILE] = None,
+    stage: Annotated[str, _BASELINE_STAGE] = "release",
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="OSV database.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    debug: Annotated[bool, typer.Option("--debug")] = False,
+) -> None:
+    """Scan PATH and write every current finding's fingerprint to the baseline file."""
+    _baseline_command(path, file, stage, config, db, no_cache, update=False, force=force)
+
+
+@baseline_app.command("update")
+def baseline_update(
+    path: Annotated[Path, typer.Argument(help="Tree to scan.")] = Path("."),
+    file: Annotated[Path | None, _BASELINE_FILE] = None,
+    stage: Annotated[str, _BASELINE_STAGE] = "release",
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="OSV database.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    debug: Annotated[bool, typer.Option("--debug")] = False,
+) -> None:
+    """Rescan: drop entries no finding matches any more, add the new findings."""
+    _baseline_command(path, file, stage, config, db, no_cache, update=True)
+
+
+cache_app = typer.Typer(
+    help="The result cache ($PIPELINE_GUARD_CACHE_DIR, default ~/.cache/pipeline-guard).",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Remove every cached scanner result."""
+    from pipeline_guard.cache import ResultCache
+
+    cache = ResultCache()
+    removed = cache.clear()
+    err.print(
+        f"removed {removed.entries} cached result(s), {removed.size / 1048576:.1f} MiB "
+        f"({escape(str(cache.directory))})"
+    )
+
+
+@cache_app.command("status")
+def cache_status() -> None:
+    """Where the result cache is, how many entries and how big."""
+    from pipeline_guard.cache import ResultCache
+
+    cache = ResultCache()
+    stats = cache.stats()
+    typer.echo(
+        f"{cache.directory}: {stats.entries} entries, {stats.size / 1048576:.1f} MiB "
+        f"(limit {cache.max_bytes / 1048576:.0f} MiB)"
+    )
+
+
 def main() -> None:
     """Console-script entry point: user mistakes become one clear line and exit 2."""
     debug = "--debug" in sys.argv[1:]
@@ -360,13 +604,21 @@ def main() -> None:
             traceback.print_exc()
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         code = EXIT_USAGE
-    except click.UsageError as exc:
-        exc.show()
-        code = EXIT_USAGE
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")
         code = 130
+    except Exception as exc:
+        # Usage errors: click's own classes, or the copy of click newer typer
+        # releases carry (and click is then not installed at all).
+        if not _is_click_error(exc):
+            raise
+        exc.show()  # type: ignore[attr-defined]
+        code = exc.exit_code  # type: ignore[attr-defined]
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_click_error(exc: BaseException) -> bool:
+    """A click-style exception: `show()` prints it, `exit_code` says how to exit."""
+    return any(c.__name__ == "ClickException" for c in type(exc).__mro__) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )

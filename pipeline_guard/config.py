@@ -119,6 +119,7 @@ class Config:
     custom_scanners: tuple[Mapping[str, Any], ...] = ()
     stages: Mapping[str, StagePolicy] = field(default_factory=lambda: dict(PRESETS))
     ignores: tuple[IgnoreRule, ...] = ()
+    baseline: Path | None = None  # baseline file of accepted fingerprints (baseline.py)
 
     def scanner_options(self, name: str) -> Mapping[str, Any]:
         return self.scanners.get(name, {})
@@ -353,6 +354,7 @@ def _build(data: Mapping[str, Any], root: yaml.Node | None, path: Path) -> Confi
             )
         )
     db = data.get("db")
+    baseline = data.get("baseline")
     return Config(
         path=path,
         exclude=tuple(data.get("exclude") or ()),
@@ -361,6 +363,7 @@ def _build(data: Mapping[str, Any], root: yaml.Node | None, path: Path) -> Confi
         custom_scanners=tuple(data.get("custom_scanners") or ()),
         stages=stages,
         ignores=tuple(ignores),
+        baseline=(path.parent / baseline) if baseline else None,
     )
 
 

@@ -65,6 +65,7 @@ class SecretsScanner(Scanner):
         "passwords in URLs, entropy-gated secret assignments)"
     )
     fast = True
+    file_local = True
 
     def applies(self, ctx: ScanContext) -> bool:
         return bool(ctx.files)
