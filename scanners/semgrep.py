@@ -59,8 +59,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from pipeline_guard import yamlsafe
 from pipeline_guard.fsutil import atomic_write_text
 from pipeline_guard.model import Category, Finding, Location, Severity
 from pipeline_guard.scanner import (
@@ -246,6 +245,7 @@ class SemgrepScanner(Scanner):
         argv = [
             "semgrep",
             "scan",
+            "--experimental",
             "--json",
             "--metrics=off",
             "--disable-version-check",
@@ -363,7 +363,7 @@ def load_pack() -> RulePack:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yaml") or entry.name.endswith(".test.yaml"):
             continue
-        data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+        data = yamlsafe.safe_load(entry.read_text(encoding="utf-8"))
         rules.extend(data["rules"])
     languages = {str(lang).lower() for rule in rules for lang in rule["languages"]}
     return RulePack(
