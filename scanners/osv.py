@@ -23,6 +23,21 @@ reads it (first usable wins):
 
 The `severity` option (advisory id or any alias -> level) overrides it.
 
+Every finding is tagged with where its severity came from (`SEVERITY_TAGS`),
+so a default medium can be told from a rated one:
+
+    severity:cvss-v3 / cvss-v4 / cvss-v2  scored from the advisory's vector
+    severity:database                     the database's word (GHSA, Ubuntu)
+    severity:vendor                       Red Hat-style summary prefix
+    severity:informational                RustSec notice / unmaintained
+    severity:default                      nobody rated it: DEFAULT_SEVERITY
+    severity:config                       the `severity` option
+
+What the matcher could not fully evaluate goes into the run's notes, once per
+package@version and advisory: a version its ecosystem's ordering cannot parse
+(matched through enumerated versions only), and advisory ranges whose events do
+not parse (such an advisory matches nothing unless it enumerates versions).
+
 Options (the `osv:` section of pipeline-guard.yml):
 
     max_db_age_days  number, default 7     older advisory data is reported as stale
@@ -42,12 +57,29 @@ from pipeline_guard.model import Category, Finding, Location, Package, ScannerRu
 from pipeline_guard.scanner import RunOutput, ScanContext, ScanFailure, Scanner
 from pipeline_guard.sources.base import Dependency
 from pipeline_guard.sources.loader import Collected, collect, manifest_files
-from pipeline_guard.vulndb.matcher import VulnMatch, is_orderable, match_package, merge_aliases
+from pipeline_guard.vulndb.matcher import (
+    VulnMatch,
+    is_orderable,
+    match_package,
+    merge_aliases,
+    unevaluated_ranges,
+)
 from pipeline_guard.vulndb.names import normalize_name
 from pipeline_guard.vulndb.paths import default_db_path
 from pipeline_guard.vulndb.store import VulnDB, VulnDBError
 
 DEFAULT_MAX_DB_AGE_DAYS = 7.0
+# `VulnMatch.severity_source` (see pipeline_guard.vulndb.severity) -> finding tag.
+SEVERITY_TAGS: Mapping[str, str] = {
+    "CVSS_V3": "severity:cvss-v3",
+    "CVSS_V4": "severity:cvss-v4",
+    "CVSS_V2": "severity:cvss-v2",
+    "database": "severity:database",
+    "vendor": "severity:vendor",
+    "informational": "severity:informational",
+    "default": "severity:default",
+}
+OVERRIDE_TAG = "severity:config"
 OSV_URL = "https://osv.dev/vulnerability/"
 _TITLE_MAX = 160
 _SUMMARY_MAX = 240
@@ -197,12 +229,14 @@ def _count(deps: Iterable[Dependency], ecosystem: str) -> str:
 
 
 class _Matcher:
-    """Advisory lookups cached per package, and one result per (manifest, package, vuln)."""
+    """Advisory lookups cached per package, one result per (manifest, package, vuln), and
+    the matcher's notes once per package@version and advisory."""
 
     def __init__(self, db: VulnDB) -> None:
         self._db = db
         self._advisories: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._seen: set[tuple[str, str, str, str, str]] = set()
+        self._noted: set[str] = set()
 
     def matches(self, dep: Dependency, notes: list[str]) -> list[VulnMatch]:
         key = (dep.ecosystem, normalize_name(dep.ecosystem, dep.name))
@@ -217,8 +251,10 @@ class _Matcher:
                 f"{where}: not a valid {dep.ecosystem} version, only compared with the "
                 "advisories' listed versions"
             )
+        found = merge_aliases(match_package(advisories, dep.ecosystem, dep.name, dep.version))
+        self._note_matcher_limits(dep, advisories, found, notes)
         out = []
-        for match in merge_aliases(match_package(advisories, dep.ecosystem, dep.name, dep.version)):
+        for match in found:
             seen = (dep.manifest, *key, dep.version, match.primary_id)
             if seen in self._seen:
                 continue
@@ -226,10 +262,35 @@ class _Matcher:
             out.append(match)
         return out
 
+    def _note_matcher_limits(
+        self,
+        dep: Dependency,
+        advisories: list[dict[str, Any]],
+        found: list[VulnMatch],
+        notes: list[str],
+    ) -> None:
+        label = f"{dep.ecosystem} {dep.name}@{dep.version}"
+        for match in found:
+            for note in match.notes:
+                self._note(notes, f"{label}, {match.primary_id}: {note}")
+        matched = {record for match in found for record in match.records}
+        for record, note in unevaluated_ranges(advisories, dep.ecosystem, dep.name):
+            if record not in matched:
+                self._note(notes, f"{label}: {note}, and {dep.version} is not one of them")
+
+    def _note(self, notes: list[str], text: str) -> None:
+        if text not in self._noted:
+            self._noted.add(text)
+            notes.append(text)
+
 
 def _finding(dep: Dependency, match: VulnMatch, overrides: Mapping[str, Severity]) -> Finding:
     summary = _summary(match)
     override = next((overrides[i] for i in match.ids if i in overrides), None)
+    if override is not None:
+        severity_tag = OVERRIDE_TAG
+    else:
+        severity_tag = SEVERITY_TAGS.get(match.severity_source, f"severity:{match.severity_source}")
     return Finding(
         scanner="osv",
         category=Category.SCA,
@@ -249,7 +310,7 @@ def _finding(dep: Dependency, match: VulnMatch, overrides: Mapping[str, Severity
         advisories=match.ids,
         cwes=match.cwes,
         help_url=OSV_URL + match.primary_id,
-        tags=_tags(dep),
+        tags=(*_tags(dep), severity_tag),
         cvss_score=match.cvss_score,
         cvss_vector=match.cvss_vector,
     )

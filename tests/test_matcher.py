@@ -19,6 +19,7 @@ from pipeline_guard.vulndb.matcher import (
     match_package,
     merge_aliases,
     normalize_name,
+    unevaluated_ranges,
 )
 from pipeline_guard.vulndb.severity import advisory_severity, score_to_severity
 
@@ -115,6 +116,135 @@ def test_unparseable_version_matches_only_through_enumeration() -> None:
     assert found is not None and found.via == "versions"
     assert "not a valid PEP 440 version" in found.notes[0]
     assert affected_by(adv, "PyPI", "paramiko", "0.9-notlisted") is None
+
+
+def package_advisories(zip_name: str, name: str) -> list[dict[str, Any]]:
+    with zipfile.ZipFile(OSV_DIR / f"{zip_name}-all.zip") as zf:
+        every = [json.loads(zf.read(n)) for n in zf.namelist()]
+    return [a for a in every if any(e["package"]["name"] == name for e in a["affected"])]
+
+
+def named_versions(advisories: list[dict[str, Any]], name: str) -> set[str]:
+    """Every version the advisories mention for the package, in ranges or enumerations."""
+    out: set[str] = set()
+    for adv in advisories:
+        for entry in adv["affected"]:
+            if entry["package"]["name"] == name:
+                out.update(entry.get("versions", ()))
+                for rng in entry.get("ranges", ()):
+                    if rng["type"] != "GIT":
+                        out.update(v for event in rng["events"] for v in event.values())
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "records", "named", "affected", "matches"),
+    [("tensorflow", 242, 127, 123, 17985), ("django", 116, 367, 360, 4455)],
+)
+def test_package_index_agrees_with_each_advisory_alone(
+    name: str, records: int, named: int, affected: int, matches: int
+) -> None:
+    # match_package compiles all of a package's advisories into one index (shared
+    # version boundaries, overlapping ranges); affected_by evaluates one advisory.
+    advisories = package_advisories("PyPI", name)
+    versions = sorted(named_versions(advisories, name))
+    assert (len(advisories), len(versions)) == (records, named)
+    hits = []
+    for version in versions:
+        together = [(m.records[0], m.via) for m in match_package(advisories, "PyPI", name, version)]
+        alone = []
+        for adv in advisories:
+            found = affected_by(adv, "PyPI", name, version)
+            if found is not None:
+                alone.append((found.advisory_id, found.via))
+        assert together == sorted(alone, key=lambda r: id_rank(r[0])), version
+        hits.append(len(together))
+    assert (sum(1 for h in hits if h), sum(hits)) == (affected, matches)
+
+
+def test_two_orderings_in_one_package() -> None:
+    # No PyPI record uses a SEMVER range; a copy of a real one does, so the package
+    # has a PEP 440 table and a SemVer one.
+    ecosystem = advisory("PyPI", "PYSEC-2018-19")  # paramiko < 1.17.6, and later branches
+    semver = copy.deepcopy(advisory("PyPI", "PYSEC-2008-8"))  # < 1.7.2, lists "1.7"
+    semver["id"] = "TEST-SEMVER-1"
+    semver["affected"][0]["ranges"][0]["type"] = "SEMVER"
+    both = [semver, ecosystem]
+
+    def found(version: str) -> list[tuple[str, str, tuple[str, ...]]]:
+        return [
+            (m.records[0], m.via, m.notes) for m in match_package(both, "PyPI", "paramiko", version)
+        ]
+
+    assert found("1.7.1") == [("PYSEC-2018-19", "range", ()), ("TEST-SEMVER-1", "range", ())]
+    assert found("1.7.2") == [("PYSEC-2018-19", "range", ())]
+    assert found("1.18.5") == []
+    # "1.7" is PEP 440 but not SemVer: the SEMVER range cannot place it, the enumeration can.
+    assert found("1.7") == [
+        ("PYSEC-2018-19", "range", ()),
+        (
+            "TEST-SEMVER-1",
+            "versions",
+            ("version '1.7' is not a valid SemVer version: matched through the advisory's "
+             "enumerated versions only",),
+        ),
+    ]  # fmt: skip
+
+
+def test_unparsed_note_names_only_the_advisorys_own_orderings() -> None:
+    listed = advisory("PyPI", "PYSEC-2023-61")  # django 3.2 <= v < 3.2.19, lists "3.2a1"
+    semver = copy.deepcopy(listed)
+    semver["id"] = "TEST-SEMVER-2"
+    semver["affected"][0]["ranges"] = [
+        {"type": "SEMVER", "events": [{"introduced": "3.2.0"}, {"fixed": "3.2.19"}]}
+    ]
+    matches = match_package([semver, listed], "PyPI", "django", "3.2a1")
+    assert [(m.records[0], m.via) for m in matches] == [
+        ("PYSEC-2023-61", "versions"),
+        ("TEST-SEMVER-2", "versions"),
+    ]
+    # PYSEC-2023-61's own range parsed "3.2a1" fine (it lies below `introduced`).
+    assert matches[0].notes == ()
+    assert matches[1].notes == (
+        "version '3.2a1' is not a valid SemVer version: "
+        "matched through the advisory's enumerated versions only",
+    )
+
+
+def test_unevaluated_range_is_reported() -> None:
+    adv = advisory("PyPI", "PYSEC-2021-371")  # binderhub, fixed "0.2.0-n653", no enumeration
+    note = (
+        "PYSEC-2021-371: a ECOSYSTEM range was not evaluated ('0.2.0-n653' is not a valid "
+        "PEP 440 version); only its enumerated versions are matched"
+    )
+    assert unevaluated_ranges([adv], "PyPI", "BinderHub") == (("PYSEC-2021-371", note),)
+    assert match_package([adv], "PyPI", "binderhub", "0.1.0") == []
+    listing = copy.deepcopy(adv)
+    listing["affected"][0]["versions"] = ["0.1.0"]
+    [found] = match_package([listing], "PyPI", "binderhub", "0.1.0")
+    assert (found.via, found.notes) == ("versions", (note,))
+    withdrawn = {**adv, "withdrawn": "2024-01-01T00:00:00Z"}
+    assert unevaluated_ranges([withdrawn], "PyPI", "binderhub") == ()
+
+
+def test_a_list_changed_in_place_is_reindexed() -> None:
+    # Indexes are cached by the identity of the list and its advisories.
+    old, new = advisory("PyPI", "PYSEC-2008-8"), advisory("PyPI", "PYSEC-2018-19")
+    advisories = [old]
+    assert [m.records for m in match_package(advisories, "PyPI", "paramiko", "1.7.1")] == [
+        ("PYSEC-2008-8",)
+    ]
+    advisories.append(new)
+    assert [m.records for m in match_package(advisories, "PyPI", "paramiko", "1.7.1")] == [
+        ("PYSEC-2008-8",),
+        ("PYSEC-2018-19",),
+    ]
+    advisories.remove(old)
+    assert [m.records for m in match_package(advisories, "PyPI", "paramiko", "1.7.1")] == [
+        ("PYSEC-2018-19",)
+    ]
+    # The same list asked about another spelling of the name answers the same.
+    assert [m.name for m in match_package(advisories, "PyPI", "Paramiko", "1.7.1")] == ["Paramiko"]
 
 
 def test_other_ecosystem_entries_are_ignored() -> None:

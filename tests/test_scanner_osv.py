@@ -44,7 +44,8 @@ def files_of(root: Path) -> tuple[str, ...]:
 
 def run_osv(db: Path, root: Path = PROJECT, options: dict[str, Any] | None = None) -> ScannerRun:
     ctx = ScanContext(root=root, files=files_of(root), db_path=db)
-    return OsvScanner(options).scan(ctx)
+    run: ScannerRun = OsvScanner(options).scan(ctx)
+    return run
 
 
 def findings_for(run: ScannerRun, name: str) -> list[Finding]:
@@ -131,7 +132,12 @@ def test_lodash_advisories_once_per_vulnerability(project_run: ScannerRun) -> No
     assert by_id["GHSA-29mw-wpgm-hmr9"].title == (
         "lodash 4.17.15: Regular Expression Denial of Service (ReDoS) in lodash"
     )
-    assert set(by_id["GHSA-29mw-wpgm-hmr9"].tags) == {"dependency", "npm", "direct"}
+    assert set(by_id["GHSA-29mw-wpgm-hmr9"].tags) == {
+        "dependency",
+        "npm",
+        "direct",
+        "severity:cvss-v3",
+    }
 
 
 def test_counts_and_clean_packages(project_run: ScannerRun) -> None:
@@ -169,10 +175,90 @@ def test_include_dev_false_skips_dev_dependencies(osv_db: Path) -> None:
     assert "1 dev-only dependencies not checked (include_dev: false)" in run.notes
 
 
+def severity_tags(finding: Finding) -> list[str]:
+    return [tag for tag in finding.tags if tag.startswith("severity:")]
+
+
+def test_severity_source_is_tagged(project_run: ScannerRun) -> None:
+    # Every finding says where its severity came from, exactly once.
+    assert all(len(severity_tags(f)) == 1 for f in project_run.findings)
+    [jinja2] = findings_for(project_run, "jinja2")
+    assert jinja2.severity is Severity.MEDIUM and severity_tags(jinja2) == ["severity:default"]
+    [debug] = findings_for(project_run, "debug")
+    assert severity_tags(debug) == ["severity:cvss-v4"]  # the records rate it with v4 only
+    lodash = {f.rule_id: f for f in findings_for(project_run, "lodash")}
+    assert lodash["GHSA-35jh-r3h4-6jhm"].cvss_score == 7.2
+    assert severity_tags(lodash["GHSA-35jh-r3h4-6jhm"]) == ["severity:cvss-v3"]
+    tagged = [t for f in project_run.findings for t in severity_tags(f)]
+    assert tagged.count("severity:default") == 23  # jinja2, distributed and Django's 21
+
+
 def test_severity_override_by_any_alias(osv_db: Path) -> None:
     run = run_osv(osv_db, options={"severity": {"CVE-2020-28493": "critical"}})
     [finding] = findings_for(run, "jinja2")
     assert finding.severity is Severity.CRITICAL
+    assert severity_tags(finding) == ["severity:config"]
+
+
+@pytest.fixture(scope="module")
+def limits_run(osv_db: Path, tmp_path_factory: pytest.TempPathFactory) -> ScannerRun:
+    """Versions and advisories the matcher can only partly evaluate, in two manifests."""
+    root = tmp_path_factory.mktemp("limits")
+    # "0.9-doduo" is no PEP 440 version (=== pins it as is); paramiko's advisories
+    # enumerate it. PYSEC-2021-371 (binderhub) has one range, fixed in "0.2.0-n653",
+    # which is no PEP 440 version either, and enumerates nothing.
+    (root / "requirements.txt").write_text("paramiko===0.9-doduo\nbinderhub==0.1.0\n")
+    (root / "svc").mkdir()
+    (root / "svc" / "requirements.txt").write_text("paramiko===0.9-doduo\n")
+    lock = {
+        "name": "web",
+        "lockfileVersion": 3,
+        "packages": {
+            "": {"name": "web", "dependencies": {"ws": "1.0.0"}},
+            "node_modules/ws": {"version": "1.0.0"},
+        },
+    }
+    (root / "package-lock.json").write_text(json.dumps(lock, indent=2))
+    return run_osv(osv_db, root)
+
+
+def test_word_rating_is_tagged_as_database(limits_run: ScannerRun) -> None:
+    ws = {f.rule_id: f for f in findings_for(limits_run, "ws")}
+    assert sorted(ws) == ["GHSA-2mhh-w6q8-5hxw", "GHSA-5v72-xg48-5rpm", "GHSA-6663-c963-2gqg"]
+    rated = advisory("npm", "GHSA-2mhh-w6q8-5hxw")
+    assert "severity" not in rated and rated["database_specific"]["severity"] == "LOW"
+    assert ws["GHSA-2mhh-w6q8-5hxw"].severity is Severity.LOW
+    assert severity_tags(ws["GHSA-2mhh-w6q8-5hxw"]) == ["severity:database"]
+    assert ws["GHSA-2mhh-w6q8-5hxw"].cvss_score is None
+    assert severity_tags(ws["GHSA-5v72-xg48-5rpm"]) == ["severity:cvss-v3"]
+
+
+def test_matcher_notes_name_package_and_advisory_once(limits_run: ScannerRun) -> None:
+    paramiko = findings_for(limits_run, "paramiko")
+    # Matched through the enumerations, in both manifests.
+    assert sorted((f.location.path, f.rule_id) for f in paramiko) == [
+        (path, rule)
+        for path in ("requirements.txt", "svc/requirements.txt")
+        for rule in ("GHSA-232r-66cg-79px", "GHSA-f8q4-jwww-x3wv", "PYSEC-2008-8")
+    ]
+    assert findings_for(limits_run, "binderhub") == []
+    enumerated = (
+        "version '0.9-doduo' is not a valid PEP 440 version: "
+        "matched through the advisory's enumerated versions only"
+    )
+    assert limits_run.notes == (
+        "requirements.txt:1 paramiko 0.9-doduo: not a valid PyPI version, "
+        "only compared with the advisories' listed versions",
+        f"PyPI paramiko@0.9-doduo, GHSA-232r-66cg-79px: {enumerated}",
+        f"PyPI paramiko@0.9-doduo, GHSA-f8q4-jwww-x3wv: {enumerated}",
+        f"PyPI paramiko@0.9-doduo, PYSEC-2008-8: {enumerated}",
+        "PyPI binderhub@0.1.0: PYSEC-2021-371: a ECOSYSTEM range was not evaluated "
+        "('0.2.0-n653' is not a valid PEP 440 version); only its enumerated versions are "
+        "matched, and 0.1.0 is not one of them",
+        "svc/requirements.txt:1 paramiko 0.9-doduo: not a valid PyPI version, "
+        "only compared with the advisories' listed versions",
+    )
+    assert limits_run.errors == ()
 
 
 @pytest.mark.parametrize(

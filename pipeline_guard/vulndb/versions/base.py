@@ -46,11 +46,10 @@ class KeyOrdering:
 
     def __init__(self, name: str, key: Callable[[str], Any]) -> None:
         self.name = name
+        # The key function itself, not a method calling it: the matcher calls it once
+        # per lookup, and a Python-level call in between costs as much as the cache hit.
+        self.key: Callable[[str], Any] = key
         self._key = key
-
-    def key(self, version: str) -> Any:
-        """A key that sorts like the version; raises InvalidVersion."""
-        return self._key(version)
 
     def compare(self, a: str, b: str) -> int:
         """-1, 0 or 1 as `a` sorts before, equal to or after `b`."""
