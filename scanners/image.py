@@ -54,8 +54,9 @@ from pipeline_guard.image.manifests import DEFAULT_PLATFORM, parse_platform
 from pipeline_guard.image.sources import SourceSettings
 from pipeline_guard.model import Category, Finding, Location, Package, ScannerRun, Severity
 from pipeline_guard.scanner import RunOutput, ScanContext, ScanFailure, Scanner
-from pipeline_guard.scanners.osv import _clip, _fix_advice, _summary, version_label
+from pipeline_guard.scanners.osv import version_label
 from pipeline_guard.sources.base import Dependency
+from pipeline_guard.vulndb.advice import advisory_summary, clip, fix_advice
 from pipeline_guard.vulndb.matcher import VulnMatch, match_package, merge_aliases
 from pipeline_guard.vulndb.names import normalize_name
 from pipeline_guard.vulndb.paths import default_db_path
@@ -274,13 +275,13 @@ def _vuln_finding(
 ) -> Finding:
     pkg = copies[0]
     image = str(analysis.reference)
-    summary = _summary(match)
+    summary = advisory_summary(match)
     override = next((overrides[i] for i in match.ids if i in overrides), None)
     return Finding(
         scanner="image",
         category=Category.IMAGE,
         rule_id=match.primary_id,
-        title=_clip(f"{pkg.name} {pkg.version}: {summary}"),
+        title=clip(f"{pkg.name} {pkg.version}: {summary}"),
         message=_vuln_message(image, copies, match, summary),
         severity=override if override is not None else match.severity,
         location=Location(path=image, snippet=_layer_line(pkg)),
@@ -319,7 +320,7 @@ def _vuln_message(image: str, copies: list[FoundPackage], match: VulnMatch, summ
     return (
         f"{pkg.name} {pkg.version}{source} in image {image} is affected by "
         f"{match.primary_id}{aliases}: {sentence} Installed by {layer}; recorded in {where}. "
-        f"{_fix_advice(dep, match)}"
+        f"{fix_advice(dep, match)}"
     )
 
 

@@ -57,6 +57,7 @@ from pipeline_guard.model import Category, Finding, Location, Package, ScannerRu
 from pipeline_guard.scanner import RunOutput, ScanContext, ScanFailure, Scanner
 from pipeline_guard.sources.base import Dependency
 from pipeline_guard.sources.loader import Collected, collect, manifest_files
+from pipeline_guard.vulndb.advice import advisory_summary, clip, fix_advice
 from pipeline_guard.vulndb.matcher import (
     VulnMatch,
     is_orderable,
@@ -81,8 +82,6 @@ SEVERITY_TAGS: Mapping[str, str] = {
 }
 OVERRIDE_TAG = "severity:config"
 OSV_URL = "https://osv.dev/vulnerability/"
-_TITLE_MAX = 160
-_SUMMARY_MAX = 240
 
 
 class OsvScanner(Scanner):
@@ -285,7 +284,7 @@ class _Matcher:
 
 
 def _finding(dep: Dependency, match: VulnMatch, overrides: Mapping[str, Severity]) -> Finding:
-    summary = _summary(match)
+    summary = advisory_summary(match)
     override = next((overrides[i] for i in match.ids if i in overrides), None)
     if override is not None:
         severity_tag = OVERRIDE_TAG
@@ -295,7 +294,7 @@ def _finding(dep: Dependency, match: VulnMatch, overrides: Mapping[str, Severity
         scanner="osv",
         category=Category.SCA,
         rule_id=match.primary_id,
-        title=_clip(f"{dep.name} {dep.version}: {summary}"),
+        title=clip(f"{dep.name} {dep.version}: {summary}"),
         message=_message(dep, match, summary),
         severity=override if override is not None else match.severity,
         location=Location(path=dep.manifest, start_line=dep.line),
@@ -316,36 +315,13 @@ def _finding(dep: Dependency, match: VulnMatch, overrides: Mapping[str, Severity
     )
 
 
-def _summary(match: VulnMatch) -> str:
-    if match.summary.strip():
-        return match.summary.strip()
-    first = match.details.strip().split("\n", 1)[0].strip()
-    return _clip(first, _SUMMARY_MAX) if first else "known vulnerability"
-
-
-def _clip(text: str, limit: int = _TITLE_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _message(dep: Dependency, match: VulnMatch, summary: str) -> str:
     aliases = f" (also {', '.join(match.aliases)})" if match.aliases else ""
     sentence = summary if summary.endswith((".", "…", "!", "?")) else f"{summary}."
     return (
         f"{dep.name} {dep.version} is affected by {match.primary_id}{aliases}: {sentence} "
-        f"{_fix_advice(dep, match)}"
+        f"{fix_advice(dep, match)}"
     )
-
-
-def _fix_advice(dep: Dependency, match: VulnMatch) -> str:
-    fix = match.lowest_fix_above(dep.version)
-    if fix:
-        return f"Upgrade {dep.name} to {fix} or later."
-    if match.fixed_versions:
-        return (
-            f"Fixed in {', '.join(match.fixed_versions)}, but not every advisory for it names "
-            f"a release above {dep.version} that fixes it: check the advisory before upgrading."
-        )
-    return f"No fixed version is known: remove or replace {dep.name}, or accept the risk."
 
 
 def _tags(dep: Dependency) -> tuple[str, ...]:
