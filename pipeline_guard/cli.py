@@ -147,6 +147,18 @@ def scan_command(
             help="Container image to scan (repeatable; default: the stage's `images`).",
         ),
     ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option("--platform", help="Manifest of a multi-platform image (os/arch[/variant])."),
+    ] = None,
+    insecure_registry: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--insecure-registry",
+            help="Registry host allowed over plain HTTP (repeatable; 'loopback' for any "
+            "loopback host).",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Directory for report files.")
     ] = None,
@@ -195,6 +207,7 @@ def scan_command(
     if output is None and len(file_formats) > 1:
         raise UserError("several file formats need --output DIR")
     cfg = _with_fail_on(_load(path, config), stage, fail_on)
+    cfg = _with_image_options(cfg, platform, insecure_registry)
     request = ScanRequest(
         root=path,
         stage=stage,
@@ -260,6 +273,19 @@ def _with_fail_on(cfg: Config, stage: str, fail_on: str | None) -> Config:
         raise UserError(f"--fail-on: {exc}") from None
     policy = replace(cfg.stage(stage), fail_on=threshold)
     return replace(cfg, stages={**cfg.stages, stage: policy})
+
+
+def _with_image_options(cfg: Config, platform: str | None, insecure: list[str] | None) -> Config:
+    """--platform and --insecure-registry override the `image:` scanner options."""
+    options = dict(cfg.scanner_options("image"))
+    if platform is not None:
+        options["platform"] = platform
+    if insecure:
+        hosts = [h for h in insecure if h != "loopback"]
+        options["insecure_registries"] = hosts if hosts else True
+    if options == dict(cfg.scanner_options("image")):
+        return cfg
+    return replace(cfg, scanners={**cfg.scanners, "image": options})
 
 
 def _render(fmt: str, report: ScanReport) -> str:

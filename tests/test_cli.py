@@ -160,3 +160,36 @@ def test_nosec_comment_suppresses_visibly(tmp_path: Path) -> None:
     assert {s["scanner"] for s in shell["sources"]} == {"bandit", "semgrep"}
     assert shell["suppression"]["kind"] == "inSource"
     assert "cmd is a constant" in shell["suppression"]["reason"]
+
+
+def test_image_flag_scans_an_image_archive(tmp_path: Path, demo_db: Path) -> None:
+    from image_fixtures import ImageSpec, Layer, dist_info
+
+    layer = Layer(created_by="RUN pip install jinja2==2.10")
+    layer.file(
+        "usr/lib/python3/dist-packages/Jinja2-2.10.dist-info/METADATA", dist_info("Jinja2", "2.10")
+    )
+    archive = ImageSpec([layer]).write_docker_archive(tmp_path / "app.tar")
+    project = write_files(tmp_path / "p", {"README.md": "nothing to scan here\n"})
+    result = run_cli(
+        "scan",
+        project,
+        "--stage",
+        "release",
+        "--db",
+        demo_db,
+        "--image",
+        f"docker-archive:{archive}",
+        "--format",
+        "json",
+        "--fail-on",
+        "medium",
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    jinja = [f for f in report["findings"] if (f.get("package") or {}).get("name") == "Jinja2"]
+    assert {f["rule_id"] for f in jinja} >= {"GHSA-g3rq-g295-4j3m"}
+    assert all(f["category"] == "image" for f in jinja)
+    assert "RUN pip install jinja2==2.10" in jinja[0]["message"]
+    rules = {f["rule_id"] for f in report["findings"]}
+    assert "IMAGE-ROOT-USER" in rules
