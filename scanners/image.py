@@ -60,9 +60,9 @@ from pipeline_guard.vulndb.advice import advisory_summary, clip, fix_advice
 from pipeline_guard.vulndb.matcher import VulnMatch, match_package, merge_aliases
 from pipeline_guard.vulndb.names import normalize_name
 from pipeline_guard.vulndb.paths import default_db_path
-from pipeline_guard.vulndb.store import VulnDB, VulnDBError
+from pipeline_guard.vulndb.scanning import max_db_age_days, open_db, severity_overrides
+from pipeline_guard.vulndb.store import VulnDB
 
-DEFAULT_MAX_DB_AGE_DAYS = 7.0
 _OS_KINDS = frozenset({"deb", "apk", "rpm"})
 
 
@@ -102,7 +102,7 @@ class ImageScanner(Scanner):
         if not analyses:
             first = output.errors[0]
             raise ScanFailure(first.kind, first.message, first.detail)
-        with _open_db(self._db_path(ctx)) as db:
+        with open_db(self._db_path(ctx)) as db:
             output.stale_data.extend(_coverage(db, analyses, options.max_db_age_days))
             lookup = _Advisories(db)
             for analysis in analyses:
@@ -144,8 +144,8 @@ class ImageOptions:
                 catalogers=_catalogers(options.get("catalogers", list(CATALOGERS))),
                 config_checks=_bool(options, "config_checks", True),
             ),
-            max_db_age_days=_age(options.get("max_db_age_days", DEFAULT_MAX_DB_AGE_DAYS)),
-            severity=_severity(options.get("severity") or {}),
+            max_db_age_days=max_db_age_days(options, "image"),
+            severity=severity_overrides(options, "image"),
         )
 
 
@@ -178,30 +178,6 @@ def _bool(options: Mapping[str, Any], key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise ScanFailure("config", f"image.{key} must be true or false, not {value!r}")
     return value
-
-
-def _age(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ScanFailure(
-            "config", f"image.max_db_age_days must be a number of days >= 0, not {value!r}"
-        )
-    return float(value)
-
-
-def _severity(raw: Any) -> dict[str, Severity]:
-    if not isinstance(raw, Mapping):
-        raise ScanFailure("config", "image.severity must map rule or advisory ids to severities")
-    try:
-        return {str(k): Severity.parse(str(v)) for k, v in raw.items()}
-    except ValueError as exc:
-        raise ScanFailure("config", f"image.severity: {exc}") from None
-
-
-def _open_db(path: Path) -> VulnDB:
-    try:
-        return VulnDB.open(path)
-    except VulnDBError as exc:
-        raise ScanFailure("config", str(exc)) from None
 
 
 def _coverage(db: VulnDB, analyses: Sequence[ImageAnalysis], max_age_days: float) -> list[str]:

@@ -67,9 +67,9 @@ from pipeline_guard.vulndb.matcher import (
 )
 from pipeline_guard.vulndb.names import normalize_name
 from pipeline_guard.vulndb.paths import default_db_path
+from pipeline_guard.vulndb.scanning import max_db_age_days, open_db, severity_overrides
 from pipeline_guard.vulndb.store import VulnDB, VulnDBError
 
-DEFAULT_MAX_DB_AGE_DAYS = 7.0
 # `VulnMatch.severity_source` (see pipeline_guard.vulndb.severity) -> finding tag.
 SEVERITY_TAGS: Mapping[str, str] = {
     "CVSS_V3": "severity:cvss-v3",
@@ -122,7 +122,7 @@ class OsvScanner(Scanner):
             ScanFailure("input", f"{error}: not scanned") for error in collected.errors
         )
         deps = _selected(collected.dependencies, options, output.notes)
-        with _open_db(self._db_path(ctx)) as db:
+        with open_db(self._db_path(ctx)) as db:
             output.stale_data.extend(_coverage_notes(db, deps, options.max_db_age_days))
             matcher = _Matcher(db)
             for dep in deps:
@@ -143,24 +143,12 @@ class _Options:
     @classmethod
     def read(cls, options: Mapping[str, Any]) -> _Options:
         """Validated options; a bad value is a `config` failure naming the key."""
-        age = options.get("max_db_age_days", DEFAULT_MAX_DB_AGE_DAYS)
-        if isinstance(age, bool) or not isinstance(age, int | float) or age < 0:
-            raise ScanFailure(
-                "config", f"osv.max_db_age_days must be a number of days >= 0, not {age!r}"
-            )
         include_dev = options.get("include_dev", True)
         if not isinstance(include_dev, bool):
             raise ScanFailure(
                 "config", f"osv.include_dev must be true or false, not {include_dev!r}"
             )
-        raw = options.get("severity") or {}
-        if not isinstance(raw, Mapping):
-            raise ScanFailure("config", "osv.severity must map advisory ids to severities")
-        try:
-            severity = {str(k): Severity.parse(str(v)) for k, v in raw.items()}
-        except ValueError as exc:
-            raise ScanFailure("config", f"osv.severity: {exc}") from None
-        return cls(float(age), include_dev, severity)
+        return cls(max_db_age_days(options, "osv"), include_dev, severity_overrides(options, "osv"))
 
 
 def version_label(db_path: Path) -> str:
@@ -171,13 +159,6 @@ def version_label(db_path: Path) -> str:
     except (VulnDBError, OSError):
         return f"pipeline-guard {__version__} / no db"
     return f"pipeline-guard {__version__} / db {imported:%Y-%m-%dT%H:%MZ}"
-
-
-def _open_db(path: Path) -> VulnDB:
-    try:
-        return VulnDB.open(path)
-    except VulnDBError as exc:
-        raise ScanFailure("config", str(exc)) from None
 
 
 def _manifest_notes(collected: Collected) -> list[str]:
