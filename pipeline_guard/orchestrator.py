@@ -92,7 +92,12 @@ def select_scanners(
         elif policy.scanners is None and policy.fast_only and not scanner.fast:
             skipped.append((scanner.name, f"not a fast scanner ({policy.name} stage)"))
         elif not scanner.applies(ctx):
-            skipped.append((scanner.name, "no files it understands"))
+            why = (
+                f"no images given (--image or stages.{policy.name}.images)"
+                if scanner.category is Category.IMAGE
+                else "no files it understands"
+            )
+            skipped.append((scanner.name, why))
         elif policy.scanners is None and policy.fast_only and not scanner.installed():
             # A developer machine need not have every tool; listing it beats an
             # error on every commit. A stage that names its scanners gets the error.
