@@ -65,6 +65,12 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_result_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read results cached by a developer's earlier runs."""
+    os.environ["PIPELINE_GUARD_CACHE_DIR"] = str(tmp_path_factory.mktemp("result-cache"))
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example's OSV advisories imported into a database, through the real CLI."""
