@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,9 +12,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline_guard.errors import UserError
-from pipeline_guard.vulndb.importer import ImportProgress, import_sources
 from pipeline_guard.vulndb.paths import default_db_path
 from pipeline_guard.vulndb.store import VulnDB, VulnDBError
+
+if TYPE_CHECKING:  # the importer pulls in zip and HTTP code only `db update` needs
+    from pipeline_guard.vulndb.importer import ImportProgress
 
 db_app = typer.Typer(
     help="The offline OSV vulnerability database used by the sca and image scanners.",
@@ -49,6 +51,8 @@ def update(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Download or import OSV advisories; the old database stays usable until the swap."""
+    from pipeline_guard.vulndb.importer import import_sources
+
     path = db or default_db_path()
 
     def progress(event: ImportProgress) -> None:
