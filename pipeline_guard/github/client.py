@@ -185,6 +185,7 @@ class GitHubClient:
         if payload is not None:
             req.add_header("Content-Type", "application/json")
         try:
+            # pipeline-guard: ignore[B310] the base URL was checked to be http(s) in __init__
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 status, headers, raw = resp.status, _lower(resp.headers), resp.read()
         except urllib.error.HTTPError as exc:
