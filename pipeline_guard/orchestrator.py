@@ -92,11 +92,12 @@ def select_scanners(
         elif policy.scanners is None and policy.fast_only and not scanner.fast:
             skipped.append((scanner.name, f"not a fast scanner ({policy.name} stage)"))
         elif not scanner.applies(ctx):
-            why = (
-                f"no images given (--image or stages.{policy.name}.images)"
-                if scanner.category is Category.IMAGE
-                else "no files it understands"
-            )
+            if scanner.category is Category.IMAGE:
+                why = f"no images given (--image or stages.{policy.name}.images)"
+            elif scanner.version() is None:
+                why = "not installed"
+            else:
+                why = "no files it understands"
             skipped.append((scanner.name, why))
         elif policy.scanners is None and policy.fast_only and not scanner.installed():
             # A developer machine need not have every tool; listing it beats an
