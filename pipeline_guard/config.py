@@ -16,13 +16,15 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from pipeline_guard.errors import UserError
 from pipeline_guard.model import Category, Severity
+
+if TYPE_CHECKING:
+    import jsonschema
 
 CONFIG_NAMES = ("pipeline-guard.yml", "pipeline-guard.yaml", ".pipeline-guard.yml")
 STAGES = ("precommit", "pr", "release")
@@ -178,6 +180,8 @@ def parse_config(text: str, path: Path, known_scanners: frozenset[str] = frozens
     if node is not None:
         _reject_duplicate_keys(node, path)
     schema = config_schema()
+    import jsonschema  # only needed when there is a file to validate (saves ~80 ms)
+
     validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: _error_line(e, node))
     if errors:

@@ -58,8 +58,6 @@ from pipeline_guard.fsutil import atomic_write_text
 from pipeline_guard.model import Category, Finding, ScanReport
 from pipeline_guard.orchestrator import ProgressHook, ScanRequest, collect, conclude, scan
 from pipeline_guard.scanner import find_tool
-from pipeline_guard.sources.loader import collect as collect_dependencies
-from pipeline_guard.sources.loader import manifest_files
 from pipeline_guard.suppress import apply_suppressions
 from pipeline_guard.vulndb.names import normalize_name
 
@@ -219,6 +217,8 @@ def _manifest_neighbours(
 ) -> dict[str, str]:
     """The dependency manifests, at `commit`, in the directory of a changed one (a
     lockfile supersedes its manifest: parse them as a set, like the scanner does)."""
+    from pipeline_guard.sources.loader import manifest_files  # pr stage only: keep start-up lean
+
     out: dict[str, str] = {}
     dirs = {_parent(rel) for rel, _ in manifest_files(list(changed))}
     for directory in sorted(dirs):
@@ -231,7 +231,9 @@ def _manifest_neighbours(
 
 
 def _dependencies(root: Path, files: Sequence[str]) -> set[DependencyKey]:
-    collected = collect_dependencies(root, list(files))
+    from pipeline_guard.sources.loader import collect  # pr stage only: keep start-up lean
+
+    collected = collect(root, list(files))
     return {
         (d.manifest, d.ecosystem, normalize_name(d.ecosystem, d.name), d.version)
         for d in collected.dependencies
