@@ -28,14 +28,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline_guard.model import Category, Finding, Severity
+from pipeline_guard.model import Finding, Severity
 from pipeline_guard.scanner import (
     RunOutput,
     ScanContext,
-    Scanner,
-    find_tool,
     run_tool,
-    tool_version,
 )
 from pipeline_guard.scanners._sca_common import (
     ToolVuln,
@@ -51,7 +48,7 @@ from pipeline_guard.scanners._sca_common import (
     to_findings,
     tool_path,
 )
-from pipeline_guard.sources.loader import manifest_files
+from pipeline_guard.sources.tool_scanner import LockfileTool
 from pipeline_guard.vulndb.severity import score_to_severity
 
 TOOL = "grype"
@@ -76,21 +73,11 @@ ECOSYSTEM_FOR_TYPE: Mapping[str, str] = {
 }
 
 
-class GrypeScanner(Scanner):
+class GrypeScanner(LockfileTool):
     """Lockfiles checked by an installed grype (its own vulnerability database)."""
 
     name = TOOL
-    category = Category.SCA
     description = "Known vulnerabilities in lockfiles (grype dir:)"
-
-    def applies(self, ctx: ScanContext) -> bool:
-        return find_tool(TOOL) is not None and bool(manifest_files(ctx.files))
-
-    def targets(self, ctx: ScanContext) -> int:
-        return len(manifest_files(ctx.files))
-
-    def version(self) -> str | None:
-        return tool_version(TOOL)
 
     def run(self, ctx: ScanContext) -> RunOutput:
         env = {}

@@ -26,14 +26,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline_guard.model import Category, Finding, Severity
+from pipeline_guard.model import Finding, Severity
 from pipeline_guard.scanner import (
     RunOutput,
     ScanContext,
-    Scanner,
-    find_tool,
     run_tool,
-    tool_version,
 )
 from pipeline_guard.scanners._sca_common import (
     ToolVuln,
@@ -47,28 +44,18 @@ from pipeline_guard.scanners._sca_common import (
     to_findings,
     tool_path,
 )
-from pipeline_guard.sources.loader import manifest_files
+from pipeline_guard.sources.tool_scanner import LockfileTool
 from pipeline_guard.vulndb.names import normalize_name
 from pipeline_guard.vulndb.severity import SeverityInfo, advisory_severity, score_to_severity
 
 TOOL = "osv-scanner"
 
 
-class OsvScannerTool(Scanner):
+class OsvScannerTool(LockfileTool):
     """Lockfiles checked by an installed osv-scanner (queries osv.dev)."""
 
     name = TOOL
-    category = Category.SCA
     description = "Known vulnerabilities in lockfiles (osv-scanner, needs network)"
-
-    def applies(self, ctx: ScanContext) -> bool:
-        return find_tool(TOOL) is not None and bool(manifest_files(ctx.files))
-
-    def targets(self, ctx: ScanContext) -> int:
-        return len(manifest_files(ctx.files))
-
-    def version(self) -> str | None:
-        return tool_version(TOOL)
 
     def run(self, ctx: ScanContext) -> RunOutput:
         # exit 1 means "vulnerabilities found"

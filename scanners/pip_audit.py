@@ -23,15 +23,14 @@ Options (the `pip-audit:` section): `timeout`, `severity`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from pipeline_guard.model import Category, Finding, Severity
+from pipeline_guard.model import Finding, Severity
 from pipeline_guard.scanner import (
     RunOutput,
     ScanContext,
     ScanFailure,
-    Scanner,
-    find_tool,
     run_tool,
     tool_version,
 )
@@ -44,6 +43,7 @@ from pipeline_guard.scanners._sca_common import (
     parse_json,
     to_findings,
 )
+from pipeline_guard.sources.tool_scanner import LockfileTool
 
 TOOL = "pip-audit"
 DEFAULT_SEVERITY = Severity.MEDIUM
@@ -55,18 +55,14 @@ _NETWORK_ERROR = re.compile(
 _REQUIREMENTS = re.compile(r"requirements[^/]*\.txt", re.IGNORECASE)
 
 
-class PipAuditScanner(Scanner):
+class PipAuditScanner(LockfileTool):
     """Python requirements files checked by pip-audit (PyPI / OSV, online)."""
 
     name = TOOL
-    category = Category.SCA
     description = "Known vulnerabilities in requirements files (pip-audit, needs network)"
 
-    def applies(self, ctx: ScanContext) -> bool:
-        return find_tool(TOOL) is not None and bool(requirements_files(ctx))
-
-    def targets(self, ctx: ScanContext) -> int:
-        return len(requirements_files(ctx))
+    def inputs(self, ctx: ScanContext) -> Sequence[object]:
+        return requirements_files(ctx)
 
     def version(self) -> str | None:
         return tool_version(TOOL, distribution="pip-audit")

@@ -30,14 +30,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline_guard.model import Category, Finding, Severity
+from pipeline_guard.model import Finding, Severity
 from pipeline_guard.scanner import (
     RunOutput,
     ScanContext,
-    Scanner,
-    find_tool,
     run_tool,
-    tool_version,
 )
 from pipeline_guard.scanners._sca_common import (
     ToolVuln,
@@ -54,7 +51,7 @@ from pipeline_guard.scanners._sca_common import (
     to_findings,
     tool_path,
 )
-from pipeline_guard.sources.loader import manifest_files
+from pipeline_guard.sources.tool_scanner import LockfileTool
 from pipeline_guard.vulndb.severity import score_to_severity
 
 TOOL = "trivy"
@@ -79,21 +76,11 @@ ECOSYSTEM_FOR_TYPE: Mapping[str, str] = {
 _CVSS_FIELDS = (("V3Score", "V3Vector"), ("V40Score", "V40Vector"), ("V2Score", "V2Vector"))
 
 
-class TrivyScanner(Scanner):
+class TrivyScanner(LockfileTool):
     """Lockfiles checked by an installed trivy (its own vulnerability database)."""
 
     name = TOOL
-    category = Category.SCA
     description = "Known vulnerabilities in lockfiles (trivy fs)"
-
-    def applies(self, ctx: ScanContext) -> bool:
-        return find_tool(TOOL) is not None and bool(manifest_files(ctx.files))
-
-    def targets(self, ctx: ScanContext) -> int:
-        return len(manifest_files(ctx.files))
-
-    def version(self) -> str | None:
-        return tool_version(TOOL)
 
     def run(self, ctx: ScanContext) -> RunOutput:
         argv = [TOOL, "fs", "--format", "json", "--scanners", "vuln", "--quiet"]
